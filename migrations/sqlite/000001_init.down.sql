@@ -1,0 +1,3 @@
+DROP TABLE instances;
+DROP TABLE series;
+DROP TABLE studies;

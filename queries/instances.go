@@ -1,0 +1,204 @@
+package queries
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/medimg/medimg/queries/internal/sqlcdb"
+)
+
+// AddInstance records a stored instance in one transaction: the study and series rows are created
+// or reused, the instance row inserted and the aggregates (counts, ModalitiesInStudy) recomputed.
+// An instance whose SOP Instance UID is already stored is ErrDuplicate unless replace is set; then
+// the old row is replaced and its blob key returned, for the caller to delete after this commit.
+// A series stored under another study is ErrConflict.
+func (s *Store) AddInstance(ctx context.Context, in NewInstance, replace bool) (replacedBlobKey string, err error) {
+	now := time.Now().UnixMilli()
+	err = s.inTx(ctx, func(q *sqlcdb.Queries) error {
+		studyPK, err := q.UpsertStudy(ctx, upsertStudyParams(in.Study, now))
+		if err != nil {
+			return fmt.Errorf("queries: study %s: %w", in.Study.StudyInstanceUID, err)
+		}
+		seriesPK, err := s.seriesPK(ctx, q, studyPK, in, now)
+		if err != nil {
+			return err
+		}
+		oldStudyPK, oldSeriesPK := int64(0), int64(0)
+		if replace {
+			old, err := q.GetInstanceRef(ctx, in.Instance.SOPInstanceUID)
+			switch {
+			case err == nil:
+				if err := q.DeleteInstanceByPK(ctx, old.Pk); err != nil {
+					return fmt.Errorf("queries: replace instance %s: %w", in.Instance.SOPInstanceUID, err)
+				}
+				replacedBlobKey, oldStudyPK, oldSeriesPK = old.BlobKey, old.StudyPk, old.SeriesPk
+			case !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, err)
+			}
+		}
+		_, err = q.InsertInstance(ctx, insertInstanceParams(in.Instance, studyPK, seriesPK, now))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, ErrDuplicate)
+		}
+		if err != nil {
+			return fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, err)
+		}
+		if oldSeriesPK != 0 && oldSeriesPK != seriesPK {
+			// The replacement moved the instance: tidy its old series and study.
+			if err := pruneAndRefresh(ctx, q, oldStudyPK, oldSeriesPK); err != nil {
+				return err
+			}
+		}
+		return refreshAggregates(ctx, q, studyPK, seriesPK)
+	})
+	if err != nil {
+		return "", err
+	}
+	return replacedBlobKey, nil
+}
+
+// seriesPK returns the series row for the instance, creating it when new.
+func (s *Store) seriesPK(ctx context.Context, q *sqlcdb.Queries, studyPK int64, in NewInstance, now int64) (int64, error) {
+	uid := in.Series.SeriesInstanceUID
+	pk, err := q.InsertSeries(ctx, insertSeriesParams(in.Series, studyPK, now))
+	if err == nil {
+		return pk, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("queries: series %s: %w", uid, err)
+	}
+	ref, err := q.GetSeriesRef(ctx, uid)
+	if err != nil {
+		return 0, fmt.Errorf("queries: series %s: %w", uid, err)
+	}
+	if ref.StudyPk != studyPK {
+		return 0, fmt.Errorf("queries: series %s is stored in study %s, not %s: %w",
+			uid, ref.StudyUid, in.Study.StudyInstanceUID, ErrConflict)
+	}
+	return ref.Pk, nil
+}
+
+// refreshAggregates recounts from the rows rather than incrementing, so the aggregates are right
+// by construction; the study row lock taken by UpsertStudy makes the counts exact under concurrency.
+func refreshAggregates(ctx context.Context, q *sqlcdb.Queries, studyPK, seriesPK int64) error {
+	if err := q.RefreshSeriesCount(ctx, seriesPK); err != nil {
+		return fmt.Errorf("queries: refresh series counts: %w", err)
+	}
+	modalities, err := q.SeriesModalities(ctx, studyPK)
+	if err != nil {
+		return fmt.Errorf("queries: modalities in study: %w", err)
+	}
+	err = q.RefreshStudyAggregates(ctx, sqlcdb.RefreshStudyAggregatesParams{
+		StudyPk:           studyPK,
+		ModalitiesInStudy: strings.Join(modalities, `\`),
+	})
+	if err != nil {
+		return fmt.Errorf("queries: refresh study aggregates: %w", err)
+	}
+	return nil
+}
+
+// pruneAndRefresh removes a series and a study left empty by a delete or a move, and recounts
+// whatever remains.
+func pruneAndRefresh(ctx context.Context, q *sqlcdb.Queries, studyPK, seriesPK int64) error {
+	if err := q.DeleteEmptySeries(ctx, seriesPK); err != nil {
+		return fmt.Errorf("queries: prune series: %w", err)
+	}
+	if err := q.DeleteEmptyStudy(ctx, studyPK); err != nil {
+		return fmt.Errorf("queries: prune study: %w", err)
+	}
+	return refreshAggregates(ctx, q, studyPK, seriesPK)
+}
+
+// InstanceExists reports whether an instance with that SOP Instance UID is stored.
+func (s *Store) InstanceExists(ctx context.Context, sopInstanceUID string) (bool, error) {
+	n, err := s.reader().InstanceExists(ctx, sopInstanceUID)
+	if err != nil {
+		return false, fmt.Errorf("queries: instance %s: %w", sopInstanceUID, err)
+	}
+	return n > 0, nil
+}
+
+// BlobKeyInUse reports whether an instance row references the blob key (for the orphan sweep).
+func (s *Store) BlobKeyInUse(ctx context.Context, key string) (bool, error) {
+	n, err := s.reader().BlobKeyExists(ctx, key)
+	if err != nil {
+		return false, fmt.Errorf("queries: blob key %s: %w", key, err)
+	}
+	return n > 0, nil
+}
+
+func upsertStudyParams(a StudyAttributes, now int64) sqlcdb.UpsertStudyParams {
+	return sqlcdb.UpsertStudyParams{
+		StudyUid:               a.StudyInstanceUID,
+		PatientName:            a.PatientName,
+		PatientID:              a.PatientID,
+		PatientBirthDate:       a.PatientBirthDate,
+		PatientSex:             a.PatientSex,
+		StudyDate:              a.StudyDate,
+		StudyTime:              a.StudyTime,
+		AccessionNumber:        a.AccessionNumber,
+		ReferringPhysicianName: a.ReferringPhysicianName,
+		StudyID:                a.StudyID,
+		StudyDescription:       a.StudyDescription,
+		CreatedAt:              now,
+	}
+}
+
+func insertSeriesParams(a SeriesAttributes, studyPK, now int64) sqlcdb.InsertSeriesParams {
+	return sqlcdb.InsertSeriesParams{
+		StudyPk:                  studyPK,
+		SeriesUid:                a.SeriesInstanceUID,
+		Modality:                 a.Modality,
+		SeriesNumber:             nullInt(a.SeriesNumber),
+		SeriesDescription:        a.SeriesDescription,
+		SeriesDate:               a.SeriesDate,
+		SeriesTime:               a.SeriesTime,
+		PpsStartDate:             a.PerformedProcedureStepStartDate,
+		PpsStartTime:             a.PerformedProcedureStepStartTime,
+		ScheduledProcedureStepID: a.ScheduledProcedureStepID,
+		RequestedProcedureID:     a.RequestedProcedureID,
+		CreatedAt:                now,
+	}
+}
+
+func insertInstanceParams(a InstanceAttributes, studyPK, seriesPK, now int64) sqlcdb.InsertInstanceParams {
+	return sqlcdb.InsertInstanceParams{
+		StudyPk:           studyPK,
+		SeriesPk:          seriesPK,
+		SopInstanceUid:    a.SOPInstanceUID,
+		SopClassUid:       a.SOPClassUID,
+		InstanceNumber:    nullInt(a.InstanceNumber),
+		TransferSyntaxUid: a.TransferSyntaxUID,
+		NumRows:           int32(a.Rows),
+		NumColumns:        int32(a.Columns),
+		BitsAllocated:     int32(a.BitsAllocated),
+		NumberOfFrames:    int32(a.NumberOfFrames),
+		BlobKey:           a.BlobKey,
+		SizeBytes:         a.Size,
+		Sha256:            a.SHA256,
+		Metadata:          a.Metadata,
+		Frames:            a.Frames,
+		BulkData:          a.BulkData,
+		CreatedAt:         now,
+	}
+}
+
+func nullInt(p *int) sql.NullInt32 {
+	if p == nil {
+		return sql.NullInt32{}
+	}
+	return sql.NullInt32{Int32: int32(*p), Valid: true}
+}
+
+func intPtr(n sql.NullInt32) *int {
+	if !n.Valid {
+		return nil
+	}
+	v := int(n.Int32)
+	return &v
+}

@@ -1,0 +1,127 @@
+-- name: UpsertStudy :one
+-- The DO UPDATE (rather than DO NOTHING) takes the study row's lock, which serializes concurrent
+-- writers of one study so that the aggregates recomputed later in the transaction are exact.
+-- The first instance stored sets the study's attributes; later instances fill only empty ones.
+INSERT INTO studies (
+    study_uid, patient_name, patient_id, patient_birth_date, patient_sex, study_date, study_time,
+    accession_number, referring_physician_name, study_id, study_description, created_at, updated_at
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+ON CONFLICT (study_uid) DO UPDATE SET
+    patient_name = CASE WHEN studies.patient_name = '' THEN excluded.patient_name ELSE studies.patient_name END,
+    patient_id = CASE WHEN studies.patient_id = '' THEN excluded.patient_id ELSE studies.patient_id END,
+    patient_birth_date = CASE WHEN studies.patient_birth_date = '' THEN excluded.patient_birth_date ELSE studies.patient_birth_date END,
+    patient_sex = CASE WHEN studies.patient_sex = '' THEN excluded.patient_sex ELSE studies.patient_sex END,
+    study_date = CASE WHEN studies.study_date = '' THEN excluded.study_date ELSE studies.study_date END,
+    study_time = CASE WHEN studies.study_time = '' THEN excluded.study_time ELSE studies.study_time END,
+    accession_number = CASE WHEN studies.accession_number = '' THEN excluded.accession_number ELSE studies.accession_number END,
+    referring_physician_name = CASE WHEN studies.referring_physician_name = '' THEN excluded.referring_physician_name ELSE studies.referring_physician_name END,
+    study_id = CASE WHEN studies.study_id = '' THEN excluded.study_id ELSE studies.study_id END,
+    study_description = CASE WHEN studies.study_description = '' THEN excluded.study_description ELSE studies.study_description END,
+    updated_at = excluded.updated_at
+RETURNING pk;
+
+-- name: InsertSeries :one
+INSERT INTO series (
+    study_pk, series_uid, modality, series_number, series_description, series_date, series_time,
+    pps_start_date, pps_start_time, scheduled_procedure_step_id, requested_procedure_id, created_at, updated_at
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+ON CONFLICT (series_uid) DO NOTHING
+RETURNING pk;
+
+-- name: GetSeriesRef :one
+SELECT se.pk, se.study_pk, st.study_uid
+FROM series se JOIN studies st ON st.pk = se.study_pk
+WHERE se.series_uid = $1;
+
+-- name: InsertInstance :one
+-- A duplicate SOP Instance UID inserts nothing and returns no row: the caller reports it without
+-- aborting the transaction (a unique violation would, on PostgreSQL).
+INSERT INTO instances (
+    study_pk, series_pk, sop_instance_uid, sop_class_uid, instance_number, transfer_syntax_uid,
+    num_rows, num_columns, bits_allocated, number_of_frames, blob_key, size_bytes, sha256,
+    metadata, frames, bulk_data, created_at
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+ON CONFLICT (sop_instance_uid) DO NOTHING
+RETURNING pk;
+
+-- name: GetInstanceRef :one
+SELECT i.pk, i.series_pk, i.study_pk, i.blob_key
+FROM instances i
+WHERE i.sop_instance_uid = $1;
+
+-- name: InstanceExists :one
+SELECT count(*) FROM instances WHERE sop_instance_uid = $1;
+
+-- name: BlobKeyExists :one
+SELECT count(*) FROM instances WHERE blob_key = $1;
+
+-- name: DeleteInstanceByPK :exec
+DELETE FROM instances WHERE pk = $1;
+
+-- name: RefreshSeriesCount :exec
+UPDATE series SET num_instances = (SELECT count(*) FROM instances WHERE instances.series_pk = $1)
+WHERE series.pk = $1;
+
+-- name: SeriesModalities :many
+SELECT DISTINCT modality FROM series WHERE study_pk = $1 AND modality <> '' ORDER BY modality;
+
+-- name: RefreshStudyAggregates :exec
+UPDATE studies SET
+    num_series = (SELECT count(*) FROM series WHERE series.study_pk = $1),
+    num_instances = (SELECT count(*) FROM instances WHERE instances.study_pk = $1),
+    modalities_in_study = $2
+WHERE studies.pk = $1;
+
+-- name: DeleteEmptySeries :exec
+DELETE FROM series WHERE series.pk = $1 AND NOT EXISTS (SELECT 1 FROM instances WHERE instances.series_pk = $1);
+
+-- name: DeleteEmptyStudy :exec
+DELETE FROM studies WHERE studies.pk = $1 AND NOT EXISTS (SELECT 1 FROM series WHERE series.study_pk = $1);
+
+-- name: GetStudyPK :one
+SELECT pk FROM studies WHERE study_uid = $1;
+
+-- name: GetSeriesInStudy :one
+SELECT se.pk FROM series se JOIN studies st ON st.pk = se.study_pk
+WHERE st.study_uid = $1 AND se.series_uid = $2;
+
+-- name: GetInstanceInSeries :one
+SELECT i.pk, i.series_pk, i.study_pk, i.blob_key
+FROM instances i
+JOIN series se ON se.pk = i.series_pk
+JOIN studies st ON st.pk = i.study_pk
+WHERE st.study_uid = $1 AND se.series_uid = $2 AND i.sop_instance_uid = $3;
+
+-- name: StudyBlobKeys :many
+SELECT blob_key FROM instances WHERE study_pk = $1;
+
+-- name: SeriesBlobKeys :many
+SELECT blob_key FROM instances WHERE series_pk = $1;
+
+-- name: DeleteStudyByPK :exec
+DELETE FROM studies WHERE pk = $1;
+
+-- name: DeleteSeriesByPK :exec
+DELETE FROM series WHERE pk = $1;
+
+-- name: GetStudy :one
+SELECT * FROM studies WHERE study_uid = $1;
+
+-- name: GetSeries :one
+SELECT se.*, st.study_uid FROM series se JOIN studies st ON st.pk = se.study_pk
+WHERE se.series_uid = $1;
+
+-- name: GetInstance :one
+SELECT i.*, se.series_uid, st.study_uid
+FROM instances i
+JOIN series se ON se.pk = i.series_pk
+JOIN studies st ON st.pk = i.study_pk
+WHERE i.sop_instance_uid = $1;
+
+-- name: CountStudies :one
+SELECT count(*) FROM studies;
+
+-- name: LockStudy :one
+-- Locks an existing study row for the rest of the transaction (deletes recount under it, as
+-- AddInstance does); a missing study returns no row.
+UPDATE studies SET updated_at = updated_at WHERE study_uid = $1 RETURNING pk;
