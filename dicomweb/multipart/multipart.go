@@ -1,0 +1,158 @@
+// Package multipart reads the multipart/related bodies of DICOMweb (PS3.18 §8.6.1.2) one part at a
+// time, as a stream: a part is never held in memory, so a request of any size needs only the
+// memory of the part being copied.
+package multipart
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	stdmultipart "mime/multipart"
+	"net/textproto"
+	"strings"
+
+	"github.com/medimg/medimg/dicomweb/mediatype"
+)
+
+// Errors wrapped by ParseContentType and Reader.
+var (
+	// ErrMediaType: the body is not multipart/related, or its type parameter is not the wanted one.
+	ErrMediaType = errors.New("unsupported media type")
+	// ErrMalformed: the body is not well-formed multipart (bad boundary, truncated, bad part headers).
+	ErrMalformed = errors.New("malformed multipart body")
+)
+
+// Related is a parsed multipart/related Content-Type.
+type Related struct {
+	Boundary string
+	// Type is the type parameter (the root part's media type), lower-cased; empty when absent.
+	Type string
+}
+
+// ParseContentType parses a multipart/related Content-Type with its parameters quoted or not, in any
+// order (RFC 2387, RFC 2045 §5.1).
+func ParseContentType(contentType string) (Related, error) {
+	if strings.TrimSpace(contentType) == "" {
+		return Related{}, fmt.Errorf("%w: no Content-Type; want multipart/related; type=\"application/dicom\"; boundary=…", ErrMediaType)
+	}
+	mt, err := mediatype.Parse(contentType)
+	if err != nil {
+		return Related{}, fmt.Errorf("%w: Content-Type: %v", ErrMediaType, err)
+	}
+	if mt.Type != "multipart/related" {
+		return Related{}, fmt.Errorf("%w: %s; want multipart/related; type=\"application/dicom\"", ErrMediaType, mt.Type)
+	}
+	b := mt.Params["boundary"]
+	if b == "" {
+		return Related{}, fmt.Errorf("%w: multipart/related without a boundary parameter", ErrMediaType)
+	}
+	if len(b) > 70 {
+		return Related{}, fmt.Errorf("%w: boundary longer than 70 characters (RFC 2046 §5.1.1)", ErrMediaType)
+	}
+	return Related{Boundary: b, Type: strings.ToLower(mt.Params["type"])}, nil
+}
+
+// Reader iterates the parts of a multipart/related body.
+type Reader struct {
+	r    *stdmultipart.Reader
+	body *errRecorder
+}
+
+// NewReader reads parts from body separated by boundary.
+func NewReader(body io.Reader, boundary string) *Reader {
+	rec := &errRecorder{r: body, closing: []byte("\r\n--" + boundary + "--")}
+	return &Reader{r: stdmultipart.NewReader(rec, boundary), body: rec}
+}
+
+// errRecorder remembers an error of the underlying body (a size limit, a dropped connection), which
+// the Reader returns as it is rather than as a malformed body.
+// It also watches for the close delimiter: Go's reader reports io.EOF for a body cut off between
+// parts, and only the delimiter tells a complete body from a truncated one.
+type errRecorder struct {
+	r       io.Reader
+	err     error
+	closing []byte // CRLF "--" boundary "--"
+	window  []byte // the last len(closing)-1 bytes read, to find a delimiter split across reads
+	closed  bool
+}
+
+func (e *errRecorder) Read(b []byte) (int, error) {
+	n, err := e.r.Read(b)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	if n > 0 && !e.closed {
+		e.watch(b[:n])
+	}
+	return n, err
+}
+
+func (e *errRecorder) watch(chunk []byte) {
+	k := len(e.closing) - 1
+	head := chunk[:min(len(chunk), k)]
+	if bytes.Contains(append(e.window, head...), e.closing) || bytes.Contains(chunk, e.closing) {
+		e.closed = true
+		return
+	}
+	e.window = append(e.window, chunk[max(0, len(chunk)-k):]...)
+	e.window = e.window[max(0, len(e.window)-k):]
+}
+
+// Part is one body part: its headers and a stream of its content.
+type Part struct {
+	// ContentType is the part's media type without parameters, lower-cased; empty when the part has
+	// no Content-Type header.
+	ContentType string
+	// Params are the Content-Type parameters (e.g. transfer-syntax).
+	Params map[string]string
+	Header textproto.MIMEHeader
+	body   io.Reader
+	rec    *errRecorder
+}
+
+// Read reads the part's content. A body that ends before the part's closing boundary is an error
+// wrapping ErrMalformed, so a truncated part is never mistaken for a whole one.
+func (p *Part) Read(b []byte) (int, error) {
+	n, err := p.body.Read(b)
+	if err != nil && err != io.EOF {
+		return n, p.rec.malformed(err)
+	}
+	return n, err
+}
+
+// Next returns the next part, or io.EOF after the last one.
+func (r *Reader) Next() (*Part, error) {
+	// NextRawPart: DICOM parts are binary; never apply quoted-printable decoding.
+	p, err := r.r.NextRawPart()
+	if err == io.EOF {
+		if !r.body.closed {
+			return nil, r.body.malformed(io.ErrUnexpectedEOF)
+		}
+		return nil, io.EOF
+	}
+	if err != nil {
+		return nil, r.body.malformed(err)
+	}
+	part := &Part{Header: p.Header, body: p, rec: r.body}
+	if ct := p.Header.Get("Content-Type"); ct != "" {
+		mt, params, err := mime.ParseMediaType(ct)
+		if err != nil {
+			return nil, fmt.Errorf("%w: part Content-Type %q: %v", ErrMalformed, ct, err)
+		}
+		part.ContentType, part.Params = mt, params
+	}
+	return part, nil
+}
+
+// malformed classifies a parse error: the body's own error as it is, anything else as ErrMalformed.
+func (e *errRecorder) malformed(err error) error {
+	if e.err != nil {
+		return e.err
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: the body ends before the closing boundary", ErrMalformed)
+	}
+	return fmt.Errorf("%w: %v", ErrMalformed, err)
+}
