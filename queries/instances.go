@@ -12,7 +12,7 @@ import (
 )
 
 // AddInstance records a stored instance in one transaction: the study and series rows are created
-// or reused, the instance row inserted and the aggregates (counts, ModalitiesInStudy) recomputed.
+// or reused, the instance row inserted and the aggregates (counts, ModalitiesInStudy) updated.
 // An instance whose SOP Instance UID is already stored is ErrDuplicate unless replace is set; then
 // the old row is replaced and its blob key returned, for the caller to delete after this commit.
 // A series stored under another study is ErrConflict.
@@ -23,19 +23,15 @@ func (s *Store) AddInstance(ctx context.Context, in NewInstance, replace bool) (
 		if err != nil {
 			return fmt.Errorf("queries: study %s: %w", in.Study.StudyInstanceUID, err)
 		}
-		seriesPK, err := s.seriesPK(ctx, q, studyPK, in, now)
+		seriesPK, newSeries, err := s.seriesPK(ctx, q, studyPK, in, now)
 		if err != nil {
 			return err
 		}
-		oldStudyPK, oldSeriesPK := int64(0), int64(0)
 		if replace {
 			old, err := q.GetInstanceRef(ctx, in.Instance.SOPInstanceUID)
 			switch {
 			case err == nil:
-				if err := q.DeleteInstanceByPK(ctx, old.Pk); err != nil {
-					return fmt.Errorf("queries: replace instance %s: %w", in.Instance.SOPInstanceUID, err)
-				}
-				replacedBlobKey, oldStudyPK, oldSeriesPK = old.BlobKey, old.StudyPk, old.SeriesPk
+				return replaceInstance(ctx, q, old, in.Instance, studyPK, seriesPK, now, &replacedBlobKey)
 			case !errors.Is(err, sql.ErrNoRows):
 				return fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, err)
 			}
@@ -47,13 +43,7 @@ func (s *Store) AddInstance(ctx context.Context, in NewInstance, replace bool) (
 		if err != nil {
 			return fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, err)
 		}
-		if oldSeriesPK != 0 && oldSeriesPK != seriesPK {
-			// The replacement moved the instance: tidy its old series and study.
-			if err := pruneAndRefresh(ctx, q, oldStudyPK, oldSeriesPK); err != nil {
-				return err
-			}
-		}
-		return refreshAggregates(ctx, q, studyPK, seriesPK)
+		return bumpAggregates(ctx, q, studyPK, seriesPK, newSeries)
 	})
 	if err != nil {
 		return "", err
@@ -61,29 +51,78 @@ func (s *Store) AddInstance(ctx context.Context, in NewInstance, replace bool) (
 	return replacedBlobKey, nil
 }
 
+// replaceInstance swaps the row of a stored instance for the new one (--on-duplicate=overwrite),
+// possibly into another series or study, and recounts what it touched.
+func replaceInstance(ctx context.Context, q *sqlcdb.Queries, old sqlcdb.GetInstanceRefRow, in InstanceAttributes,
+	studyPK, seriesPK, now int64, replacedBlobKey *string) error {
+	if err := q.DeleteInstanceByPK(ctx, old.Pk); err != nil {
+		return fmt.Errorf("queries: replace instance %s: %w", in.SOPInstanceUID, err)
+	}
+	if _, err := q.InsertInstance(ctx, insertInstanceParams(in, studyPK, seriesPK, now)); err != nil {
+		return fmt.Errorf("queries: replace instance %s: %w", in.SOPInstanceUID, err)
+	}
+	*replacedBlobKey = old.BlobKey
+	if old.SeriesPk != seriesPK {
+		if err := pruneAndRefresh(ctx, q, old.StudyPk, old.SeriesPk); err != nil {
+			return err
+		}
+	}
+	return refreshAggregates(ctx, q, studyPK, seriesPK)
+}
+
 // seriesPK returns the series row for the instance, creating it when new.
-func (s *Store) seriesPK(ctx context.Context, q *sqlcdb.Queries, studyPK int64, in NewInstance, now int64) (int64, error) {
+func (s *Store) seriesPK(ctx context.Context, q *sqlcdb.Queries, studyPK int64, in NewInstance, now int64) (pk int64, created bool, err error) {
 	uid := in.Series.SeriesInstanceUID
-	pk, err := q.InsertSeries(ctx, insertSeriesParams(in.Series, studyPK, now))
+	pk, err = q.InsertSeries(ctx, insertSeriesParams(in.Series, studyPK, now))
 	if err == nil {
-		return pk, nil
+		return pk, true, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("queries: series %s: %w", uid, err)
+		return 0, false, fmt.Errorf("queries: series %s: %w", uid, err)
 	}
 	ref, err := q.GetSeriesRef(ctx, uid)
 	if err != nil {
-		return 0, fmt.Errorf("queries: series %s: %w", uid, err)
+		return 0, false, fmt.Errorf("queries: series %s: %w", uid, err)
 	}
 	if ref.StudyPk != studyPK {
-		return 0, fmt.Errorf("queries: series %s is stored in study %s, not %s: %w",
+		return 0, false, fmt.Errorf("queries: series %s is stored in study %s, not %s: %w",
 			uid, ref.StudyUid, in.Study.StudyInstanceUID, ErrConflict)
 	}
-	return ref.Pk, nil
+	return ref.Pk, false, nil
 }
 
-// refreshAggregates recounts from the rows rather than incrementing, so the aggregates are right
-// by construction; the study row lock taken by UpsertStudy makes the counts exact under concurrency.
+// bumpAggregates counts one new instance by increment, which the study row lock taken by
+// UpsertStudy makes exact under concurrency; ModalitiesInStudy can change only with a new series.
+func bumpAggregates(ctx context.Context, q *sqlcdb.Queries, studyPK, seriesPK int64, newSeries bool) error {
+	if err := q.BumpSeriesCount(ctx, seriesPK); err != nil {
+		return fmt.Errorf("queries: count series instances: %w", err)
+	}
+	added := int32(0)
+	if newSeries {
+		added = 1
+	}
+	if err := q.BumpStudyCounts(ctx, sqlcdb.BumpStudyCountsParams{Pk: studyPK, NumSeries: added}); err != nil {
+		return fmt.Errorf("queries: count study instances: %w", err)
+	}
+	if newSeries {
+		return refreshModalities(ctx, q, studyPK)
+	}
+	return nil
+}
+
+func refreshModalities(ctx context.Context, q *sqlcdb.Queries, studyPK int64) error {
+	modalities, err := q.SeriesModalities(ctx, studyPK)
+	if err != nil {
+		return fmt.Errorf("queries: modalities in study: %w", err)
+	}
+	if err := q.SetStudyModalities(ctx, sqlcdb.SetStudyModalitiesParams{Pk: studyPK, ModalitiesInStudy: strings.Join(modalities, `\`)}); err != nil {
+		return fmt.Errorf("queries: modalities in study: %w", err)
+	}
+	return nil
+}
+
+// refreshAggregates recounts from the rows, for the rare paths (deletes, replacements) where an
+// increment would not do.
 func refreshAggregates(ctx context.Context, q *sqlcdb.Queries, studyPK, seriesPK int64) error {
 	if err := q.RefreshSeriesCount(ctx, seriesPK); err != nil {
 		return fmt.Errorf("queries: refresh series counts: %w", err)

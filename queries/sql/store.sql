@@ -125,3 +125,14 @@ SELECT count(*) FROM studies;
 -- Locks an existing study row for the rest of the transaction (deletes recount under it, as
 -- AddInstance does); a missing study returns no row.
 UPDATE studies SET updated_at = updated_at WHERE study_uid = $1 RETURNING pk;
+
+-- name: BumpSeriesCount :exec
+-- The common path of AddInstance counts by increment: exact under the study row lock, and
+-- constant time however large the series has grown.
+UPDATE series SET num_instances = num_instances + 1 WHERE pk = $1;
+
+-- name: BumpStudyCounts :exec
+UPDATE studies SET num_instances = num_instances + 1, num_series = num_series + $2 WHERE pk = $1;
+
+-- name: SetStudyModalities :exec
+UPDATE studies SET modalities_in_study = $2 WHERE pk = $1;

@@ -7,6 +7,7 @@ package sqlcdb
 import (
 	"context"
 	"database/sql"
+	"fmt"
 )
 
 type DBTX interface {
@@ -20,12 +21,338 @@ func New(db DBTX) *Queries {
 	return &Queries{db: db}
 }
 
+func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
+	q := Queries{db: db}
+	var err error
+	if q.blobKeyExistsStmt, err = db.PrepareContext(ctx, blobKeyExists); err != nil {
+		return nil, fmt.Errorf("error preparing query BlobKeyExists: %w", err)
+	}
+	if q.bumpSeriesCountStmt, err = db.PrepareContext(ctx, bumpSeriesCount); err != nil {
+		return nil, fmt.Errorf("error preparing query BumpSeriesCount: %w", err)
+	}
+	if q.bumpStudyCountsStmt, err = db.PrepareContext(ctx, bumpStudyCounts); err != nil {
+		return nil, fmt.Errorf("error preparing query BumpStudyCounts: %w", err)
+	}
+	if q.countStudiesStmt, err = db.PrepareContext(ctx, countStudies); err != nil {
+		return nil, fmt.Errorf("error preparing query CountStudies: %w", err)
+	}
+	if q.deleteEmptySeriesStmt, err = db.PrepareContext(ctx, deleteEmptySeries); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteEmptySeries: %w", err)
+	}
+	if q.deleteEmptyStudyStmt, err = db.PrepareContext(ctx, deleteEmptyStudy); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteEmptyStudy: %w", err)
+	}
+	if q.deleteInstanceByPKStmt, err = db.PrepareContext(ctx, deleteInstanceByPK); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteInstanceByPK: %w", err)
+	}
+	if q.deleteSeriesByPKStmt, err = db.PrepareContext(ctx, deleteSeriesByPK); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteSeriesByPK: %w", err)
+	}
+	if q.deleteStudyByPKStmt, err = db.PrepareContext(ctx, deleteStudyByPK); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteStudyByPK: %w", err)
+	}
+	if q.getInstanceStmt, err = db.PrepareContext(ctx, getInstance); err != nil {
+		return nil, fmt.Errorf("error preparing query GetInstance: %w", err)
+	}
+	if q.getInstanceInSeriesStmt, err = db.PrepareContext(ctx, getInstanceInSeries); err != nil {
+		return nil, fmt.Errorf("error preparing query GetInstanceInSeries: %w", err)
+	}
+	if q.getInstanceRefStmt, err = db.PrepareContext(ctx, getInstanceRef); err != nil {
+		return nil, fmt.Errorf("error preparing query GetInstanceRef: %w", err)
+	}
+	if q.getSeriesStmt, err = db.PrepareContext(ctx, getSeries); err != nil {
+		return nil, fmt.Errorf("error preparing query GetSeries: %w", err)
+	}
+	if q.getSeriesInStudyStmt, err = db.PrepareContext(ctx, getSeriesInStudy); err != nil {
+		return nil, fmt.Errorf("error preparing query GetSeriesInStudy: %w", err)
+	}
+	if q.getSeriesRefStmt, err = db.PrepareContext(ctx, getSeriesRef); err != nil {
+		return nil, fmt.Errorf("error preparing query GetSeriesRef: %w", err)
+	}
+	if q.getStudyStmt, err = db.PrepareContext(ctx, getStudy); err != nil {
+		return nil, fmt.Errorf("error preparing query GetStudy: %w", err)
+	}
+	if q.getStudyPKStmt, err = db.PrepareContext(ctx, getStudyPK); err != nil {
+		return nil, fmt.Errorf("error preparing query GetStudyPK: %w", err)
+	}
+	if q.insertInstanceStmt, err = db.PrepareContext(ctx, insertInstance); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertInstance: %w", err)
+	}
+	if q.insertSeriesStmt, err = db.PrepareContext(ctx, insertSeries); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertSeries: %w", err)
+	}
+	if q.instanceExistsStmt, err = db.PrepareContext(ctx, instanceExists); err != nil {
+		return nil, fmt.Errorf("error preparing query InstanceExists: %w", err)
+	}
+	if q.lockStudyStmt, err = db.PrepareContext(ctx, lockStudy); err != nil {
+		return nil, fmt.Errorf("error preparing query LockStudy: %w", err)
+	}
+	if q.refreshSeriesCountStmt, err = db.PrepareContext(ctx, refreshSeriesCount); err != nil {
+		return nil, fmt.Errorf("error preparing query RefreshSeriesCount: %w", err)
+	}
+	if q.refreshStudyAggregatesStmt, err = db.PrepareContext(ctx, refreshStudyAggregates); err != nil {
+		return nil, fmt.Errorf("error preparing query RefreshStudyAggregates: %w", err)
+	}
+	if q.seriesBlobKeysStmt, err = db.PrepareContext(ctx, seriesBlobKeys); err != nil {
+		return nil, fmt.Errorf("error preparing query SeriesBlobKeys: %w", err)
+	}
+	if q.seriesModalitiesStmt, err = db.PrepareContext(ctx, seriesModalities); err != nil {
+		return nil, fmt.Errorf("error preparing query SeriesModalities: %w", err)
+	}
+	if q.setStudyModalitiesStmt, err = db.PrepareContext(ctx, setStudyModalities); err != nil {
+		return nil, fmt.Errorf("error preparing query SetStudyModalities: %w", err)
+	}
+	if q.studyBlobKeysStmt, err = db.PrepareContext(ctx, studyBlobKeys); err != nil {
+		return nil, fmt.Errorf("error preparing query StudyBlobKeys: %w", err)
+	}
+	if q.upsertStudyStmt, err = db.PrepareContext(ctx, upsertStudy); err != nil {
+		return nil, fmt.Errorf("error preparing query UpsertStudy: %w", err)
+	}
+	return &q, nil
+}
+
+func (q *Queries) Close() error {
+	var err error
+	if q.blobKeyExistsStmt != nil {
+		if cerr := q.blobKeyExistsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing blobKeyExistsStmt: %w", cerr)
+		}
+	}
+	if q.bumpSeriesCountStmt != nil {
+		if cerr := q.bumpSeriesCountStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing bumpSeriesCountStmt: %w", cerr)
+		}
+	}
+	if q.bumpStudyCountsStmt != nil {
+		if cerr := q.bumpStudyCountsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing bumpStudyCountsStmt: %w", cerr)
+		}
+	}
+	if q.countStudiesStmt != nil {
+		if cerr := q.countStudiesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countStudiesStmt: %w", cerr)
+		}
+	}
+	if q.deleteEmptySeriesStmt != nil {
+		if cerr := q.deleteEmptySeriesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteEmptySeriesStmt: %w", cerr)
+		}
+	}
+	if q.deleteEmptyStudyStmt != nil {
+		if cerr := q.deleteEmptyStudyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteEmptyStudyStmt: %w", cerr)
+		}
+	}
+	if q.deleteInstanceByPKStmt != nil {
+		if cerr := q.deleteInstanceByPKStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteInstanceByPKStmt: %w", cerr)
+		}
+	}
+	if q.deleteSeriesByPKStmt != nil {
+		if cerr := q.deleteSeriesByPKStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteSeriesByPKStmt: %w", cerr)
+		}
+	}
+	if q.deleteStudyByPKStmt != nil {
+		if cerr := q.deleteStudyByPKStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteStudyByPKStmt: %w", cerr)
+		}
+	}
+	if q.getInstanceStmt != nil {
+		if cerr := q.getInstanceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getInstanceStmt: %w", cerr)
+		}
+	}
+	if q.getInstanceInSeriesStmt != nil {
+		if cerr := q.getInstanceInSeriesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getInstanceInSeriesStmt: %w", cerr)
+		}
+	}
+	if q.getInstanceRefStmt != nil {
+		if cerr := q.getInstanceRefStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getInstanceRefStmt: %w", cerr)
+		}
+	}
+	if q.getSeriesStmt != nil {
+		if cerr := q.getSeriesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getSeriesStmt: %w", cerr)
+		}
+	}
+	if q.getSeriesInStudyStmt != nil {
+		if cerr := q.getSeriesInStudyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getSeriesInStudyStmt: %w", cerr)
+		}
+	}
+	if q.getSeriesRefStmt != nil {
+		if cerr := q.getSeriesRefStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getSeriesRefStmt: %w", cerr)
+		}
+	}
+	if q.getStudyStmt != nil {
+		if cerr := q.getStudyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getStudyStmt: %w", cerr)
+		}
+	}
+	if q.getStudyPKStmt != nil {
+		if cerr := q.getStudyPKStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getStudyPKStmt: %w", cerr)
+		}
+	}
+	if q.insertInstanceStmt != nil {
+		if cerr := q.insertInstanceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertInstanceStmt: %w", cerr)
+		}
+	}
+	if q.insertSeriesStmt != nil {
+		if cerr := q.insertSeriesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertSeriesStmt: %w", cerr)
+		}
+	}
+	if q.instanceExistsStmt != nil {
+		if cerr := q.instanceExistsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing instanceExistsStmt: %w", cerr)
+		}
+	}
+	if q.lockStudyStmt != nil {
+		if cerr := q.lockStudyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lockStudyStmt: %w", cerr)
+		}
+	}
+	if q.refreshSeriesCountStmt != nil {
+		if cerr := q.refreshSeriesCountStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing refreshSeriesCountStmt: %w", cerr)
+		}
+	}
+	if q.refreshStudyAggregatesStmt != nil {
+		if cerr := q.refreshStudyAggregatesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing refreshStudyAggregatesStmt: %w", cerr)
+		}
+	}
+	if q.seriesBlobKeysStmt != nil {
+		if cerr := q.seriesBlobKeysStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing seriesBlobKeysStmt: %w", cerr)
+		}
+	}
+	if q.seriesModalitiesStmt != nil {
+		if cerr := q.seriesModalitiesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing seriesModalitiesStmt: %w", cerr)
+		}
+	}
+	if q.setStudyModalitiesStmt != nil {
+		if cerr := q.setStudyModalitiesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setStudyModalitiesStmt: %w", cerr)
+		}
+	}
+	if q.studyBlobKeysStmt != nil {
+		if cerr := q.studyBlobKeysStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing studyBlobKeysStmt: %w", cerr)
+		}
+	}
+	if q.upsertStudyStmt != nil {
+		if cerr := q.upsertStudyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing upsertStudyStmt: %w", cerr)
+		}
+	}
+	return err
+}
+
+func (q *Queries) exec(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) (sql.Result, error) {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	case stmt != nil:
+		return stmt.ExecContext(ctx, args...)
+	default:
+		return q.db.ExecContext(ctx, query, args...)
+	}
+}
+
+func (q *Queries) query(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) (*sql.Rows, error) {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	case stmt != nil:
+		return stmt.QueryContext(ctx, args...)
+	default:
+		return q.db.QueryContext(ctx, query, args...)
+	}
+}
+
+func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, args ...interface{}) *sql.Row {
+	switch {
+	case stmt != nil && q.tx != nil:
+		return q.tx.StmtContext(ctx, stmt).QueryRowContext(ctx, args...)
+	case stmt != nil:
+		return stmt.QueryRowContext(ctx, args...)
+	default:
+		return q.db.QueryRowContext(ctx, query, args...)
+	}
+}
+
 type Queries struct {
-	db DBTX
+	db                         DBTX
+	tx                         *sql.Tx
+	blobKeyExistsStmt          *sql.Stmt
+	bumpSeriesCountStmt        *sql.Stmt
+	bumpStudyCountsStmt        *sql.Stmt
+	countStudiesStmt           *sql.Stmt
+	deleteEmptySeriesStmt      *sql.Stmt
+	deleteEmptyStudyStmt       *sql.Stmt
+	deleteInstanceByPKStmt     *sql.Stmt
+	deleteSeriesByPKStmt       *sql.Stmt
+	deleteStudyByPKStmt        *sql.Stmt
+	getInstanceStmt            *sql.Stmt
+	getInstanceInSeriesStmt    *sql.Stmt
+	getInstanceRefStmt         *sql.Stmt
+	getSeriesStmt              *sql.Stmt
+	getSeriesInStudyStmt       *sql.Stmt
+	getSeriesRefStmt           *sql.Stmt
+	getStudyStmt               *sql.Stmt
+	getStudyPKStmt             *sql.Stmt
+	insertInstanceStmt         *sql.Stmt
+	insertSeriesStmt           *sql.Stmt
+	instanceExistsStmt         *sql.Stmt
+	lockStudyStmt              *sql.Stmt
+	refreshSeriesCountStmt     *sql.Stmt
+	refreshStudyAggregatesStmt *sql.Stmt
+	seriesBlobKeysStmt         *sql.Stmt
+	seriesModalitiesStmt       *sql.Stmt
+	setStudyModalitiesStmt     *sql.Stmt
+	studyBlobKeysStmt          *sql.Stmt
+	upsertStudyStmt            *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db: tx,
+		db:                         tx,
+		tx:                         tx,
+		blobKeyExistsStmt:          q.blobKeyExistsStmt,
+		bumpSeriesCountStmt:        q.bumpSeriesCountStmt,
+		bumpStudyCountsStmt:        q.bumpStudyCountsStmt,
+		countStudiesStmt:           q.countStudiesStmt,
+		deleteEmptySeriesStmt:      q.deleteEmptySeriesStmt,
+		deleteEmptyStudyStmt:       q.deleteEmptyStudyStmt,
+		deleteInstanceByPKStmt:     q.deleteInstanceByPKStmt,
+		deleteSeriesByPKStmt:       q.deleteSeriesByPKStmt,
+		deleteStudyByPKStmt:        q.deleteStudyByPKStmt,
+		getInstanceStmt:            q.getInstanceStmt,
+		getInstanceInSeriesStmt:    q.getInstanceInSeriesStmt,
+		getInstanceRefStmt:         q.getInstanceRefStmt,
+		getSeriesStmt:              q.getSeriesStmt,
+		getSeriesInStudyStmt:       q.getSeriesInStudyStmt,
+		getSeriesRefStmt:           q.getSeriesRefStmt,
+		getStudyStmt:               q.getStudyStmt,
+		getStudyPKStmt:             q.getStudyPKStmt,
+		insertInstanceStmt:         q.insertInstanceStmt,
+		insertSeriesStmt:           q.insertSeriesStmt,
+		instanceExistsStmt:         q.instanceExistsStmt,
+		lockStudyStmt:              q.lockStudyStmt,
+		refreshSeriesCountStmt:     q.refreshSeriesCountStmt,
+		refreshStudyAggregatesStmt: q.refreshStudyAggregatesStmt,
+		seriesBlobKeysStmt:         q.seriesBlobKeysStmt,
+		seriesModalitiesStmt:       q.seriesModalitiesStmt,
+		setStudyModalitiesStmt:     q.setStudyModalitiesStmt,
+		studyBlobKeysStmt:          q.studyBlobKeysStmt,
+		upsertStudyStmt:            q.upsertStudyStmt,
 	}
 }

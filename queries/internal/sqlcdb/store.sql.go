@@ -15,10 +15,35 @@ SELECT count(*) FROM instances WHERE blob_key = $1
 `
 
 func (q *Queries) BlobKeyExists(ctx context.Context, blobKey string) (int64, error) {
-	row := q.db.QueryRowContext(ctx, blobKeyExists, blobKey)
+	row := q.queryRow(ctx, q.blobKeyExistsStmt, blobKeyExists, blobKey)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const bumpSeriesCount = `-- name: BumpSeriesCount :exec
+UPDATE series SET num_instances = num_instances + 1 WHERE pk = $1
+`
+
+// The common path of AddInstance counts by increment: exact under the study row lock, and
+// constant time however large the series has grown.
+func (q *Queries) BumpSeriesCount(ctx context.Context, pk int64) error {
+	_, err := q.exec(ctx, q.bumpSeriesCountStmt, bumpSeriesCount, pk)
+	return err
+}
+
+const bumpStudyCounts = `-- name: BumpStudyCounts :exec
+UPDATE studies SET num_instances = num_instances + 1, num_series = num_series + $2 WHERE pk = $1
+`
+
+type BumpStudyCountsParams struct {
+	Pk        int64
+	NumSeries int32
+}
+
+func (q *Queries) BumpStudyCounts(ctx context.Context, arg BumpStudyCountsParams) error {
+	_, err := q.exec(ctx, q.bumpStudyCountsStmt, bumpStudyCounts, arg.Pk, arg.NumSeries)
+	return err
 }
 
 const countStudies = `-- name: CountStudies :one
@@ -26,7 +51,7 @@ SELECT count(*) FROM studies
 `
 
 func (q *Queries) CountStudies(ctx context.Context) (int64, error) {
-	row := q.db.QueryRowContext(ctx, countStudies)
+	row := q.queryRow(ctx, q.countStudiesStmt, countStudies)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -37,7 +62,7 @@ DELETE FROM series WHERE series.pk = $1 AND NOT EXISTS (SELECT 1 FROM instances 
 `
 
 func (q *Queries) DeleteEmptySeries(ctx context.Context, pk int64) error {
-	_, err := q.db.ExecContext(ctx, deleteEmptySeries, pk)
+	_, err := q.exec(ctx, q.deleteEmptySeriesStmt, deleteEmptySeries, pk)
 	return err
 }
 
@@ -46,7 +71,7 @@ DELETE FROM studies WHERE studies.pk = $1 AND NOT EXISTS (SELECT 1 FROM series W
 `
 
 func (q *Queries) DeleteEmptyStudy(ctx context.Context, pk int64) error {
-	_, err := q.db.ExecContext(ctx, deleteEmptyStudy, pk)
+	_, err := q.exec(ctx, q.deleteEmptyStudyStmt, deleteEmptyStudy, pk)
 	return err
 }
 
@@ -55,7 +80,7 @@ DELETE FROM instances WHERE pk = $1
 `
 
 func (q *Queries) DeleteInstanceByPK(ctx context.Context, pk int64) error {
-	_, err := q.db.ExecContext(ctx, deleteInstanceByPK, pk)
+	_, err := q.exec(ctx, q.deleteInstanceByPKStmt, deleteInstanceByPK, pk)
 	return err
 }
 
@@ -64,7 +89,7 @@ DELETE FROM series WHERE pk = $1
 `
 
 func (q *Queries) DeleteSeriesByPK(ctx context.Context, pk int64) error {
-	_, err := q.db.ExecContext(ctx, deleteSeriesByPK, pk)
+	_, err := q.exec(ctx, q.deleteSeriesByPKStmt, deleteSeriesByPK, pk)
 	return err
 }
 
@@ -73,7 +98,7 @@ DELETE FROM studies WHERE pk = $1
 `
 
 func (q *Queries) DeleteStudyByPK(ctx context.Context, pk int64) error {
-	_, err := q.db.ExecContext(ctx, deleteStudyByPK, pk)
+	_, err := q.exec(ctx, q.deleteStudyByPKStmt, deleteStudyByPK, pk)
 	return err
 }
 
@@ -109,7 +134,7 @@ type GetInstanceRow struct {
 }
 
 func (q *Queries) GetInstance(ctx context.Context, sopInstanceUid string) (GetInstanceRow, error) {
-	row := q.db.QueryRowContext(ctx, getInstance, sopInstanceUid)
+	row := q.queryRow(ctx, q.getInstanceStmt, getInstance, sopInstanceUid)
 	var i GetInstanceRow
 	err := row.Scan(
 		&i.Pk,
@@ -158,7 +183,7 @@ type GetInstanceInSeriesRow struct {
 }
 
 func (q *Queries) GetInstanceInSeries(ctx context.Context, arg GetInstanceInSeriesParams) (GetInstanceInSeriesRow, error) {
-	row := q.db.QueryRowContext(ctx, getInstanceInSeries, arg.StudyUid, arg.SeriesUid, arg.SopInstanceUid)
+	row := q.queryRow(ctx, q.getInstanceInSeriesStmt, getInstanceInSeries, arg.StudyUid, arg.SeriesUid, arg.SopInstanceUid)
 	var i GetInstanceInSeriesRow
 	err := row.Scan(
 		&i.Pk,
@@ -183,7 +208,7 @@ type GetInstanceRefRow struct {
 }
 
 func (q *Queries) GetInstanceRef(ctx context.Context, sopInstanceUid string) (GetInstanceRefRow, error) {
-	row := q.db.QueryRowContext(ctx, getInstanceRef, sopInstanceUid)
+	row := q.queryRow(ctx, q.getInstanceRefStmt, getInstanceRef, sopInstanceUid)
 	var i GetInstanceRefRow
 	err := row.Scan(
 		&i.Pk,
@@ -219,7 +244,7 @@ type GetSeriesRow struct {
 }
 
 func (q *Queries) GetSeries(ctx context.Context, seriesUid string) (GetSeriesRow, error) {
-	row := q.db.QueryRowContext(ctx, getSeries, seriesUid)
+	row := q.queryRow(ctx, q.getSeriesStmt, getSeries, seriesUid)
 	var i GetSeriesRow
 	err := row.Scan(
 		&i.Pk,
@@ -253,7 +278,7 @@ type GetSeriesInStudyParams struct {
 }
 
 func (q *Queries) GetSeriesInStudy(ctx context.Context, arg GetSeriesInStudyParams) (int64, error) {
-	row := q.db.QueryRowContext(ctx, getSeriesInStudy, arg.StudyUid, arg.SeriesUid)
+	row := q.queryRow(ctx, q.getSeriesInStudyStmt, getSeriesInStudy, arg.StudyUid, arg.SeriesUid)
 	var pk int64
 	err := row.Scan(&pk)
 	return pk, err
@@ -272,7 +297,7 @@ type GetSeriesRefRow struct {
 }
 
 func (q *Queries) GetSeriesRef(ctx context.Context, seriesUid string) (GetSeriesRefRow, error) {
-	row := q.db.QueryRowContext(ctx, getSeriesRef, seriesUid)
+	row := q.queryRow(ctx, q.getSeriesRefStmt, getSeriesRef, seriesUid)
 	var i GetSeriesRefRow
 	err := row.Scan(&i.Pk, &i.StudyPk, &i.StudyUid)
 	return i, err
@@ -283,7 +308,7 @@ SELECT pk, study_uid, patient_name, patient_id, patient_birth_date, patient_sex,
 `
 
 func (q *Queries) GetStudy(ctx context.Context, studyUid string) (Study, error) {
-	row := q.db.QueryRowContext(ctx, getStudy, studyUid)
+	row := q.queryRow(ctx, q.getStudyStmt, getStudy, studyUid)
 	var i Study
 	err := row.Scan(
 		&i.Pk,
@@ -312,7 +337,7 @@ SELECT pk FROM studies WHERE study_uid = $1
 `
 
 func (q *Queries) GetStudyPK(ctx context.Context, studyUid string) (int64, error) {
-	row := q.db.QueryRowContext(ctx, getStudyPK, studyUid)
+	row := q.queryRow(ctx, q.getStudyPKStmt, getStudyPK, studyUid)
 	var pk int64
 	err := row.Scan(&pk)
 	return pk, err
@@ -351,7 +376,7 @@ type InsertInstanceParams struct {
 // A duplicate SOP Instance UID inserts nothing and returns no row: the caller reports it without
 // aborting the transaction (a unique violation would, on PostgreSQL).
 func (q *Queries) InsertInstance(ctx context.Context, arg InsertInstanceParams) (int64, error) {
-	row := q.db.QueryRowContext(ctx, insertInstance,
+	row := q.queryRow(ctx, q.insertInstanceStmt, insertInstance,
 		arg.StudyPk,
 		arg.SeriesPk,
 		arg.SopInstanceUid,
@@ -400,7 +425,7 @@ type InsertSeriesParams struct {
 }
 
 func (q *Queries) InsertSeries(ctx context.Context, arg InsertSeriesParams) (int64, error) {
-	row := q.db.QueryRowContext(ctx, insertSeries,
+	row := q.queryRow(ctx, q.insertSeriesStmt, insertSeries,
 		arg.StudyPk,
 		arg.SeriesUid,
 		arg.Modality,
@@ -424,7 +449,7 @@ SELECT count(*) FROM instances WHERE sop_instance_uid = $1
 `
 
 func (q *Queries) InstanceExists(ctx context.Context, sopInstanceUid string) (int64, error) {
-	row := q.db.QueryRowContext(ctx, instanceExists, sopInstanceUid)
+	row := q.queryRow(ctx, q.instanceExistsStmt, instanceExists, sopInstanceUid)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -437,7 +462,7 @@ UPDATE studies SET updated_at = updated_at WHERE study_uid = $1 RETURNING pk
 // Locks an existing study row for the rest of the transaction (deletes recount under it, as
 // AddInstance does); a missing study returns no row.
 func (q *Queries) LockStudy(ctx context.Context, studyUid string) (int64, error) {
-	row := q.db.QueryRowContext(ctx, lockStudy, studyUid)
+	row := q.queryRow(ctx, q.lockStudyStmt, lockStudy, studyUid)
 	var pk int64
 	err := row.Scan(&pk)
 	return pk, err
@@ -449,7 +474,7 @@ WHERE series.pk = $1
 `
 
 func (q *Queries) RefreshSeriesCount(ctx context.Context, seriesPk int64) error {
-	_, err := q.db.ExecContext(ctx, refreshSeriesCount, seriesPk)
+	_, err := q.exec(ctx, q.refreshSeriesCountStmt, refreshSeriesCount, seriesPk)
 	return err
 }
 
@@ -467,7 +492,7 @@ type RefreshStudyAggregatesParams struct {
 }
 
 func (q *Queries) RefreshStudyAggregates(ctx context.Context, arg RefreshStudyAggregatesParams) error {
-	_, err := q.db.ExecContext(ctx, refreshStudyAggregates, arg.StudyPk, arg.ModalitiesInStudy)
+	_, err := q.exec(ctx, q.refreshStudyAggregatesStmt, refreshStudyAggregates, arg.StudyPk, arg.ModalitiesInStudy)
 	return err
 }
 
@@ -476,7 +501,7 @@ SELECT blob_key FROM instances WHERE series_pk = $1
 `
 
 func (q *Queries) SeriesBlobKeys(ctx context.Context, seriesPk int64) ([]string, error) {
-	rows, err := q.db.QueryContext(ctx, seriesBlobKeys, seriesPk)
+	rows, err := q.query(ctx, q.seriesBlobKeysStmt, seriesBlobKeys, seriesPk)
 	if err != nil {
 		return nil, err
 	}
@@ -503,7 +528,7 @@ SELECT DISTINCT modality FROM series WHERE study_pk = $1 AND modality <> '' ORDE
 `
 
 func (q *Queries) SeriesModalities(ctx context.Context, studyPk int64) ([]string, error) {
-	rows, err := q.db.QueryContext(ctx, seriesModalities, studyPk)
+	rows, err := q.query(ctx, q.seriesModalitiesStmt, seriesModalities, studyPk)
 	if err != nil {
 		return nil, err
 	}
@@ -525,12 +550,26 @@ func (q *Queries) SeriesModalities(ctx context.Context, studyPk int64) ([]string
 	return items, nil
 }
 
+const setStudyModalities = `-- name: SetStudyModalities :exec
+UPDATE studies SET modalities_in_study = $2 WHERE pk = $1
+`
+
+type SetStudyModalitiesParams struct {
+	Pk                int64
+	ModalitiesInStudy string
+}
+
+func (q *Queries) SetStudyModalities(ctx context.Context, arg SetStudyModalitiesParams) error {
+	_, err := q.exec(ctx, q.setStudyModalitiesStmt, setStudyModalities, arg.Pk, arg.ModalitiesInStudy)
+	return err
+}
+
 const studyBlobKeys = `-- name: StudyBlobKeys :many
 SELECT blob_key FROM instances WHERE study_pk = $1
 `
 
 func (q *Queries) StudyBlobKeys(ctx context.Context, studyPk int64) ([]string, error) {
-	rows, err := q.db.QueryContext(ctx, studyBlobKeys, studyPk)
+	rows, err := q.query(ctx, q.studyBlobKeysStmt, studyBlobKeys, studyPk)
 	if err != nil {
 		return nil, err
 	}
@@ -591,7 +630,7 @@ type UpsertStudyParams struct {
 // writers of one study so that the aggregates recomputed later in the transaction are exact.
 // The first instance stored sets the study's attributes; later instances fill only empty ones.
 func (q *Queries) UpsertStudy(ctx context.Context, arg UpsertStudyParams) (int64, error) {
-	row := q.db.QueryRowContext(ctx, upsertStudy,
+	row := q.queryRow(ctx, q.upsertStudyStmt, upsertStudy,
 		arg.StudyUid,
 		arg.PatientName,
 		arg.PatientID,

@@ -1,0 +1,313 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/medimg/medimg/dicomweb/ingest/dicomgen"
+	"github.com/medimg/medimg/queries/querytest"
+)
+
+// instance is a running medimg started through run(), as main does.
+type instance struct {
+	url    string
+	cancel context.CancelFunc
+	done   chan error
+	stderr *syncBuffer
+	once   sync.Once
+	err    error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs the server on port 0 and waits until /healthz answers.
+func start(t *testing.T, env map[string]string, args ...string) *instance {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	outR, outW := io.Pipe()
+	in := &instance{cancel: cancel, done: make(chan error, 1), stderr: &syncBuffer{}}
+	getenv := func(k string) string { return env[k] }
+	go func() {
+		err := run(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...), getenv, outW, in.stderr)
+		outW.Close()
+		in.done <- err
+	}()
+	line, err := bufio.NewReader(outR).ReadString('\n')
+	go io.Copy(io.Discard, outR)
+	if !strings.HasPrefix(line, "medimg listening on ") {
+		cancel()
+		t.Fatalf("server did not start: %q %v\n%s", line, err, in.stderr)
+	}
+	in.url = strings.TrimSpace(strings.TrimPrefix(line, "medimg listening on "))
+	t.Cleanup(func() { in.stop(t) })
+	for range 50 {
+		if resp, err := http.Get(in.url + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return in
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("/healthz never answered 200")
+	return nil
+}
+
+// stop cancels the server as SIGTERM would and waits for run to return; it may be called again.
+func (in *instance) stop(t *testing.T) {
+	t.Helper()
+	in.once.Do(func() {
+		in.cancel()
+		select {
+		case in.err = <-in.done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("server did not stop within 30 s")
+		}
+		if in.err != nil {
+			t.Errorf("run returned %v", in.err)
+		}
+	})
+}
+
+func realFile(t *testing.T, name string) []byte {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/suyashkumar/dicom").Output()
+	if err != nil {
+		t.Fatalf("locate github.com/suyashkumar/dicom: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func generated(t *testing.T, spec dicomgen.Spec) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := dicomgen.Write(&buf, spec); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// stowBody builds a multipart/related body as OHIF sends it (quoted boundary).
+func stowBody(t *testing.T, files ...[]byte) (contentType string, body []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for _, f := range files {
+		pw, _ := w.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/dicom"}})
+		pw.Write(f)
+	}
+	w.Close()
+	return `multipart/related; type="application/dicom"; boundary="` + w.Boundary() + `"`, buf.Bytes()
+}
+
+func post(t *testing.T, url, contentType string, body io.Reader) *http.Response {
+	t.Helper()
+	resp, err := http.Post(url, contentType, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestStoreSurvivesRestart(t *testing.T) {
+	querytest.ForEachEngine(t, func(t *testing.T, dsn string) {
+		blobs := "file:" + t.TempDir()
+		srv := start(t, nil, "--database", dsn, "--blobs", blobs)
+		var files [][]byte
+		for _, name := range []string{"1.dcm", "2.dcm", "3.dcm", "4.dcm", "5.dcm", "6.dcm"} {
+			files = append(files, realFile(t, name))
+		}
+		study := dicomgen.UID()
+		files = append(files, generated(t, dicomgen.Spec{StudyInstanceUID: study}))
+		ct, body := stowBody(t, files...)
+		if resp := post(t, srv.url+"/dicomweb/studies", ct, bytes.NewReader(body)); resp.StatusCode != 200 {
+			t.Fatalf("STOW: status %d %q\n%s", resp.StatusCode, resp.Header.Values("Warning"), srv.stderr)
+		}
+		if code, _ := get(t, srv.url+"/readyz"); code != 200 {
+			t.Errorf("/readyz = %d", code)
+		}
+		_, metrics := get(t, srv.url+"/metrics")
+		for _, want := range []string{`medimg_stow_instances_total{result="stored"} 7`, `medimg_http_requests_total{code="200",method="POST",route="/dicomweb/studies"} 1`, "go_goroutines"} {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+		srv.stop(t)
+
+		srv = start(t, nil, "--database", dsn, "--blobs", blobs)
+		ct, body = stowBody(t, files[6])
+		if resp := post(t, srv.url+"/dicomweb/studies", ct, bytes.NewReader(body)); resp.StatusCode != 409 {
+			t.Errorf("re-sending a stored instance after a restart: status %d, want 409 (duplicate)", resp.StatusCode)
+		}
+		req, _ := http.NewRequest(http.MethodDelete, srv.url+"/dicomweb/studies/"+study, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 204 {
+			t.Fatalf("DELETE study after restart: %v %v", resp.StatusCode, err)
+		}
+	})
+}
+
+func TestShutdownFinishesInFlightStore(t *testing.T) {
+	srv := start(t, nil, "--database", querytest.DSN(t, "sqlite"), "--blobs", "file:"+t.TempDir())
+	ct, body := stowBody(t, generated(t, dicomgen.Spec{Rows: 128, Columns: 128}))
+	pr, pw := io.Pipe()
+	result := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(srv.url+"/dicomweb/studies", ct, pr)
+		if err != nil {
+			result <- -1
+			return
+		}
+		resp.Body.Close()
+		result <- resp.StatusCode
+	}()
+	pw.Write(body[:len(body)/2])
+	time.Sleep(100 * time.Millisecond) // the request is in flight
+	srv.cancel()                       // SIGTERM
+	time.Sleep(100 * time.Millisecond)
+	pw.Write(body[len(body)/2:])
+	pw.Close()
+	if code := <-result; code != 200 {
+		t.Errorf("in-flight STOW during shutdown: status %d, want 200", code)
+	}
+	srv.stop(t)
+}
+
+func TestErrorsAreJSONAndCORS(t *testing.T) {
+	srv := start(t, nil, "--database", querytest.DSN(t, "sqlite"), "--blobs", "file:"+t.TempDir(), "--cors-origins", "https://viewer.example.org")
+	code, body := get(t, srv.url+"/no/such/route")
+	if code != 404 || !strings.Contains(body, `"code":"not_found"`) {
+		t.Errorf("unknown route: %d %s", code, body)
+	}
+	req, _ := http.NewRequest(http.MethodOptions, srv.url+"/dicomweb/studies", nil)
+	req.Header.Set("Origin", "https://viewer.example.org")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "authorization, content-type")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "https://viewer.example.org" ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	req, _ = http.NewRequest(http.MethodPost, srv.url+"/dicomweb/studies", strings.NewReader("x"))
+	req.Header.Set("Origin", "https://viewer.example.org")
+	req.Header.Set("Content-Type", "text/plain")
+	resp, _ = http.DefaultClient.Do(req)
+	resp.Body.Close()
+	if resp.StatusCode != 415 || resp.Header.Get("Access-Control-Allow-Origin") == "" {
+		t.Errorf("an error response lacks CORS headers: %d %v", resp.StatusCode, resp.Header)
+	}
+	req.Header.Set("Origin", "https://evil.example.org")
+	req.Body = io.NopCloser(strings.NewReader("x"))
+	resp, _ = http.DefaultClient.Do(req)
+	resp.Body.Close()
+	if resp.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("an origin not listed got CORS headers")
+	}
+}
+
+func TestConfiguration(t *testing.T) {
+	t.Run("help_documents_every_flag", func(t *testing.T) {
+		var stderr bytes.Buffer
+		if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, io.Discard, &stderr); err != nil {
+			t.Fatal(err)
+		}
+		for _, flag := range []string{"listen", "database", "blobs", "public-url", "auth", "cors-origins", "max-upload-bytes", "on-duplicate", "log-format", "log-level", "shutdown-timeout"} {
+			env := "MEDIMG_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+			if !strings.Contains(stderr.String(), "-"+flag) || !strings.Contains(stderr.String(), env) {
+				t.Errorf("--help does not document --%s with %s", flag, env)
+			}
+		}
+	})
+	t.Run("environment_sets_defaults", func(t *testing.T) {
+		dir := t.TempDir()
+		srv := start(t, map[string]string{"MEDIMG_DATABASE": "sqlite:" + filepath.Join(dir, "env.db"), "MEDIMG_BLOBS": "file:" + filepath.Join(dir, "blobs")})
+		_ = srv
+		if _, err := os.Stat(filepath.Join(dir, "env.db")); err != nil {
+			t.Errorf("MEDIMG_DATABASE was not used: %v", err)
+		}
+	})
+	bad := map[string][]string{
+		"unknown_database": {"--database", "mysql://x"},
+		"s3_not_built_yet": {"--database", "sqlite:" + filepath.Join(t.TempDir(), "x.db"), "--blobs", "s3://bucket"},
+		"bad_log_format":   {"--log-format", "xml"},
+		"bad_upload_limit": {"--max-upload-bytes", "lots"},
+		"bad_on_duplicate": {"--database", "sqlite:" + filepath.Join(t.TempDir(), "y.db"), "--blobs", "file:" + t.TempDir(), "--on-duplicate", "merge"},
+		"unknown_auth":     {"--auth", "oidc"},
+		"stray_argument":   {"serve"},
+		"unknown_flag":     {"--colour"},
+	}
+	for name, args := range bad {
+		t.Run("rejects_"+name, func(t *testing.T) {
+			if err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
+				t.Errorf("run(%q) succeeded", args)
+			}
+		})
+	}
+}
+
+func TestDefaultsCreateDataDirectory(t *testing.T) {
+	dir := t.TempDir()
+	wd, _ := os.Getwd()
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	srv := start(t, nil)
+	ct, body := stowBody(t, generated(t, dicomgen.Spec{}))
+	if resp := post(t, srv.url+"/dicomweb/studies", ct, bytes.NewReader(body)); resp.StatusCode != 200 {
+		t.Fatalf("STOW with the defaults: %d", resp.StatusCode)
+	}
+	srv.stop(t)
+	for _, p := range []string{"data/medimg.db", "data/blobs/studies"} {
+		if _, err := os.Stat(filepath.Join(dir, p)); err != nil {
+			t.Errorf("default layout: %v", err)
+		}
+	}
+}

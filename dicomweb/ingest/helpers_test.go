@@ -1,0 +1,113 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/suyashkumar/dicom"
+	"github.com/suyashkumar/dicom/pkg/tag"
+)
+
+var (
+	moduleDirOnce sync.Once
+	moduleDir     string
+	moduleDirErr  error
+)
+
+// realFile returns the path of one of the real files shipped with github.com/suyashkumar/dicom,
+// read from the module cache; the test fails (never skips) when it is missing.
+func realFile(t testing.TB, name string) string {
+	t.Helper()
+	moduleDirOnce.Do(func() {
+		var out []byte
+		out, moduleDirErr = exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/suyashkumar/dicom").Output()
+		moduleDir = strings.TrimSpace(string(out))
+	})
+	if moduleDirErr != nil || moduleDir == "" {
+		t.Fatalf("locating github.com/suyashkumar/dicom in the module cache (run go mod download): %v", moduleDirErr)
+	}
+	p := filepath.Join(moduleDir, "testdata", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("real test file missing: %v", err)
+	}
+	return p
+}
+
+// variantFile returns a file from the repository's testdata/ (see its README.md).
+func variantFile(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join("..", "..", "testdata", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("test file missing: %v", err)
+	}
+	return p
+}
+
+func readBytes(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func readInstance(t testing.TB, data []byte) *Instance {
+	t.Helper()
+	inst, err := Read(bytes.NewReader(data), int64(len(data)), Options{})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	return inst
+}
+
+// frameBytes reads frame i of inst through its ranges.
+func frameBytes(data []byte, inst *Instance, i int) []byte {
+	var b []byte
+	for _, r := range inst.Frames.Frames[i] {
+		b = append(b, data[r.Offset:r.Offset+r.Length]...)
+	}
+	return b
+}
+
+// libraryFrames parses data with pixel data and returns each frame as the parser sees it: native
+// samples encoded back in byte order bo, or the raw fragment bytes for encapsulated data (the
+// parser gives one "frame" per fragment).
+func libraryFrames(t testing.TB, data []byte, bo binary.AppendByteOrder) [][]byte {
+	t.Helper()
+	ds, err := dicom.Parse(bytes.NewReader(data), int64(len(data)), nil)
+	if err != nil {
+		t.Fatalf("parsing with pixel data: %v", err)
+	}
+	el, err := ds.FindElementByTag(tag.PixelData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := el.Value.GetValue().(dicom.PixelDataInfo)
+	var frames [][]byte
+	for _, f := range info.Frames {
+		if f.Encapsulated {
+			frames = append(frames, f.EncapsulatedData.Data)
+			continue
+		}
+		var b []byte
+		switch raw := f.NativeData.RawDataSlice().(type) {
+		case []uint16:
+			for _, v := range raw {
+				b = bo.AppendUint16(b, v)
+			}
+		case []uint8:
+			b = append(b, raw...)
+		default:
+			t.Fatalf("unexpected native frame type %T", raw)
+		}
+		frames = append(frames, b)
+	}
+	return frames
+}

@@ -1,0 +1,18 @@
+package dicomweb
+
+import "github.com/gin-gonic/gin"
+
+// Routes registers the whole DICOMweb surface on r (mounted at /dicomweb by the command), in
+// PS3.18 order, so that a URL leads straight to its handler.
+func (s *Service) Routes(r gin.IRouter) {
+	h := func(fn func(c *gin.Context) error) gin.HandlerFunc { return handle(s.log, fn) }
+
+	// Store (PS3.18 §10.5).
+	r.POST("/studies", h(s.storeInstances))
+	r.POST("/studies/:study", h(s.storeInstances))
+
+	// Delete (not in PS3.18; as Microsoft's and Google's servers do).
+	r.DELETE("/studies/:study", h(s.deleteStudy))
+	r.DELETE("/studies/:study/series/:series", h(s.deleteSeries))
+	r.DELETE("/studies/:study/series/:series/instances/:instance", h(s.deleteInstance))
+}

@@ -1,0 +1,258 @@
+package dicomweb_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/textproto"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/medimg/medimg/dicomweb"
+	"github.com/medimg/medimg/dicomweb/ingest/dicomgen"
+	"github.com/medimg/medimg/queries"
+	"github.com/medimg/medimg/queries/querytest"
+	"github.com/medimg/medimg/storage"
+)
+
+// server is a real DICOMweb HTTP server on a real database and blob directory.
+type server struct {
+	*httptest.Server
+	store *queries.Store
+	blobs storage.Store
+	dir   string
+}
+
+func newServer(t testing.TB, engine string, cfg dicomweb.Config, wrap ...func(storage.Store) storage.Store) *server {
+	t.Helper()
+	store := querytest.Open(t, engine)
+	dir := t.TempDir()
+	fs, err := storage.NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blobs storage.Store = fs
+	for _, w := range wrap {
+		blobs = w(blobs)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := dicomweb.New(cfg, store, blobs, log, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	svc.Routes(r.Group("/dicomweb"))
+	ts := httptest.NewServer(r)
+	t.Cleanup(ts.Close)
+	return &server{Server: ts, store: store, blobs: blobs, dir: dir}
+}
+
+// forEachEngine runs fn on SQLite and on PostgreSQL.
+func forEachEngine(t *testing.T, fn func(t *testing.T, engine string)) {
+	for _, engine := range querytest.Engines {
+		t.Run(engine, func(t *testing.T) { fn(t, engine) })
+	}
+}
+
+// part is one body part of a STOW request.
+type part struct {
+	contentType string // "" for none; defaults are set by the caller
+	data        []byte
+}
+
+func dicomPart(data []byte) part { return part{"application/dicom", data} }
+
+// multipartBody builds a multipart/related body.
+func multipartBody(t testing.TB, boundary string, parts ...part) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	if err := w.SetBoundary(boundary); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range parts {
+		h := textproto.MIMEHeader{}
+		if p.contentType != "" {
+			h.Set("Content-Type", p.contentType)
+		}
+		pw, err := w.CreatePart(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw.Write(p.data)
+	}
+	w.Close()
+	return buf.Bytes()
+}
+
+const stowContentType = `multipart/related; type="application/dicom"; boundary="medimg-test-boundary"`
+
+// stowResponse is the parts of a Store Instances Response that tests check.
+type stowResponse struct {
+	status     int
+	warnings   []string
+	retrieve   string
+	referenced []refItem
+	failed     []refItem
+	raw        map[string]json.RawMessage
+}
+
+type refItem struct {
+	classUID, instanceUID, retrieveURL string
+	reason                             int
+}
+
+func (s *server) stow(t *testing.T, path, contentType string, body []byte) stowResponse {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.URL+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	return doStow(t, req)
+}
+
+func (s *server) stowParts(t *testing.T, parts ...part) stowResponse {
+	t.Helper()
+	return s.stow(t, "/dicomweb/studies", stowContentType, multipartBody(t, "medimg-test-boundary", parts...))
+}
+
+func doStow(t *testing.T, req *http.Request) stowResponse {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	out := stowResponse{status: resp.StatusCode, warnings: resp.Header.Values("Warning")}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/dicom+json" {
+		out.raw = map[string]json.RawMessage{"_body": body}
+		return out
+	}
+	var ds map[string]struct {
+		VR    string            `json:"vr"`
+		Value []json.RawMessage `json:"Value"`
+	}
+	if err := json.Unmarshal(body, &ds); err != nil {
+		t.Fatalf("STOW response is not DICOM JSON: %v\n%s", err, body)
+	}
+	if v := ds["00081190"].Value; len(v) == 1 {
+		json.Unmarshal(v[0], &out.retrieve)
+	}
+	items := func(tag string) []refItem {
+		var list []refItem
+		for _, raw := range ds[tag].Value {
+			var item map[string]struct {
+				Value []json.RawMessage `json:"Value"`
+			}
+			if err := json.Unmarshal(raw, &item); err != nil {
+				t.Fatalf("sequence item: %v", err)
+			}
+			var it refItem
+			get := func(tag string, dst any) {
+				if v := item[tag].Value; len(v) == 1 {
+					json.Unmarshal(v[0], dst)
+				}
+			}
+			get("00081150", &it.classUID)
+			get("00081155", &it.instanceUID)
+			get("00081190", &it.retrieveURL)
+			get("00081197", &it.reason)
+			list = append(list, it)
+		}
+		return list
+	}
+	out.referenced, out.failed = items("00081199"), items("00081198")
+	return out
+}
+
+// generated returns a synthetic instance made by dicomgen.
+func generated(t testing.TB, spec dicomgen.Spec) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := dicomgen.Write(&buf, spec); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+var (
+	testdataOnce sync.Once
+	testdataDir  string
+)
+
+// realFile reads one of the real DICOM files shipped with github.com/suyashkumar/dicom v1.1.0.
+func realFile(t testing.TB, name string) []byte {
+	t.Helper()
+	testdataOnce.Do(func() {
+		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/suyashkumar/dicom").Output()
+		if err == nil {
+			testdataDir = filepath.Join(strings.TrimSpace(string(out)), "testdata")
+		}
+	})
+	b, err := os.ReadFile(filepath.Join(testdataDir, name))
+	if err != nil {
+		t.Fatalf("real test file %s (run go mod download): %v", name, err)
+	}
+	return b
+}
+
+// blobFiles lists the committed blob keys.
+func (s *server) blobFiles(t *testing.T) []string {
+	t.Helper()
+	var keys []string
+	if err := s.blobs.List(context.Background(), "", func(i storage.Info) error {
+		keys = append(keys, i.Key)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// uploadsLeft counts temporary upload files still on disk.
+func (s *server) uploadsLeft(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(s.dir, ".uploads"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+func (s *server) do(t *testing.T, method, path string) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(method, s.URL+path, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func fmtReasons(items []refItem) string {
+	var b strings.Builder
+	for _, it := range items {
+		fmt.Fprintf(&b, "%s:0x%04X ", it.instanceUID, it.reason)
+	}
+	return b.String()
+}
+
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func storagePut(ctx context.Context, s *server, key string) (int64, error) {
+	return storage.Put(ctx, s.blobs, key, strings.NewReader("orphan"))
+}

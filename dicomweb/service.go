@@ -1,0 +1,83 @@
+// Package dicomweb is the DICOMweb HTTP surface (PS3.18): the route table, the transactions, and the
+// mapping of their errors. Handlers are thin: they parse the request, call a plain function and write
+// the answer; the work on DICOM objects lives in the pure sub-packages (ingest, dcmjson, multipart).
+package dicomweb
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/medimg/medimg/queries"
+	"github.com/medimg/medimg/storage"
+)
+
+// Duplicate policies for an instance whose SOP Instance UID is already stored.
+const (
+	OnDuplicateReject    = "reject"
+	OnDuplicateOverwrite = "overwrite"
+)
+
+// Config is what the DICOMweb surface needs from the command line.
+type Config struct {
+	// PublicURL, when set, is the base of absolute URLs in responses (e.g. https://pacs.example.org);
+	// otherwise they are built from the request's scheme and Host.
+	PublicURL string
+	// MaxUploadBytes limits the body of one STOW request; 0 means no limit.
+	MaxUploadBytes int64
+	// OnDuplicate is OnDuplicateReject or OnDuplicateOverwrite.
+	OnDuplicate string
+	// InlineBinaryMax is the largest binary value kept inline in metadata (larger ones become bulk data).
+	InlineBinaryMax int
+}
+
+// Service serves DICOMweb over the metadata store and the blob store.
+type Service struct {
+	cfg     Config
+	store   *queries.Store
+	blobs   storage.Store
+	log     *slog.Logger
+	metrics *metrics
+}
+
+// New returns the DICOMweb service; its metrics are registered on reg.
+func New(cfg Config, store *queries.Store, blobs storage.Store, log *slog.Logger, reg prometheus.Registerer) (*Service, error) {
+	switch cfg.OnDuplicate {
+	case "":
+		cfg.OnDuplicate = OnDuplicateReject
+	case OnDuplicateReject, OnDuplicateOverwrite:
+	default:
+		return nil, fmt.Errorf("dicomweb: on-duplicate %q: want %s or %s", cfg.OnDuplicate, OnDuplicateReject, OnDuplicateOverwrite)
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, store: store, blobs: blobs, log: log, metrics: m}, nil
+}
+
+// metrics are the DICOMweb-specific series; HTTP request metrics are the router's.
+type metrics struct {
+	stowInstances *prometheus.CounterVec
+	stowBytes     prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		stowInstances: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "medimg_stow_instances_total",
+			Help: "Instances received by STOW-RS, by result (stored, failed).",
+		}, []string{"result"}),
+		stowBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "medimg_stow_bytes_total",
+			Help: "Bytes of DICOM objects stored by STOW-RS.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.stowInstances, m.stowBytes} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("dicomweb: register metrics: %w", err)
+		}
+	}
+	return m, nil
+}

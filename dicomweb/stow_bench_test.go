@@ -1,0 +1,144 @@
+package dicomweb_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/medimg/medimg/dicomweb"
+	"github.com/medimg/medimg/dicomweb/ingest/dicomgen"
+)
+
+// uidTemplate makes an instance whose SOP Instance UID can be swapped for another of the same
+// length without re-encoding, so that the benchmark client spends its time sending, not generating.
+type uidTemplate struct {
+	data []byte
+	uid  []byte
+}
+
+func newUIDTemplate(tb testing.TB, spec dicomgen.Spec) uidTemplate {
+	spec.SOPInstanceUID = "2.25.9" + fmt.Sprintf("%038d", 0)
+	return uidTemplate{data: generated(tb, spec), uid: []byte(spec.SOPInstanceUID)}
+}
+
+func (u uidTemplate) instance(n uint64) []byte {
+	return bytes.ReplaceAll(u.data, u.uid, []byte("2.25.9"+fmt.Sprintf("%038d", n)))
+}
+
+// BenchmarkStoreInstances measures STOW-RS ingest on SQLite and the filesystem with 4 concurrent
+// clients: instances/s and MB/s of DICOM stored.
+//
+//	go test -run '^$' -bench StoreInstances -benchtime 2000x ./dicomweb/
+func BenchmarkStoreInstances(b *testing.B) {
+	cases := []struct {
+		name       string
+		spec       dicomgen.Spec
+		perRequest int
+	}{
+		{"64x64_16bit/1_per_request", dicomgen.Spec{Rows: 64, Columns: 64}, 1},
+		{"64x64_16bit/20_per_request", dicomgen.Spec{Rows: 64, Columns: 64}, 20},
+		{"512x512_CT/1_per_request", dicomgen.Spec{Rows: 512, Columns: 512}, 1},
+		{"512x512_CT/20_per_request", dicomgen.Spec{Rows: 512, Columns: 512}, 20},
+	}
+	for _, bc := range cases {
+		b.Run(bc.name, func(b *testing.B) { benchStore(b, bc.spec, bc.perRequest) })
+	}
+}
+
+func benchStore(b *testing.B, spec dicomgen.Spec, perRequest int) {
+	s := newServer(b, "sqlite", dicomweb.Config{})
+	spec.StudyInstanceUID = dicomgen.UID()
+	spec.SeriesInstanceUID = dicomgen.UID()
+	tmpl := newUIDTemplate(b, spec)
+	var counter atomic.Uint64
+	b.SetBytes(int64(len(tmpl.data) * perRequest))
+	b.SetParallelism(4 / runtime.GOMAXPROCS(0)) // 4 clients on this 2-core machine
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			parts := make([]part, perRequest)
+			for i := range parts {
+				parts[i] = dicomPart(tmpl.instance(counter.Add(1)))
+			}
+			body := multipartBody(b, "medimg-test-boundary", parts...)
+			req, _ := http.NewRequest(http.MethodPost, s.URL+"/dicomweb/studies", bytes.NewReader(body))
+			req.Header.Set("Content-Type", stowContentType)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("status %d %q", resp.StatusCode, resp.Header.Values("Warning"))
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*perRequest)/time.Since(start).Seconds(), "instances/s")
+}
+
+// TestStoreMemoryIsFlatInBodySize sends a 64 MiB instance and checks that the server's heap grows
+// by far less than that while storing it: the body is streamed to the blob store part by part and
+// the pixel data is never loaded.
+func TestStoreMemoryIsFlatInBodySize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends 64 MiB")
+	}
+	s := newServer(t, "sqlite", dicomweb.Config{})
+	path := filepath.Join(t.TempDir(), "big.dcm")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dicomgen.Write(f, dicomgen.Spec{Rows: 512, Columns: 512, NumberOfFrames: 128}); err != nil {
+		t.Fatal(err)
+	}
+	size, _ := f.Seek(0, io.SeekCurrent)
+	f.Seek(0, io.SeekStart)
+	defer f.Close()
+
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	baseline := ms.HeapInuse
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	go func() {
+		var m runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peak.Load() {
+					peak.Store(m.HeapInuse)
+				}
+			}
+		}
+	}()
+	head := "--B\r\nContent-Type: application/dicom\r\n\r\n"
+	body := io.MultiReader(bytes.NewReader([]byte(head)), f, bytes.NewReader([]byte("\r\n--B--\r\n")))
+	req, _ := http.NewRequest(http.MethodPost, s.URL+"/dicomweb/studies", body)
+	req.Header.Set("Content-Type", `multipart/related; type="application/dicom"; boundary=B`)
+	resp := doStow(t, req)
+	close(stop)
+	if resp.status != http.StatusOK {
+		t.Fatalf("status %d %q", resp.status, resp.warnings)
+	}
+	growth := int64(peak.Load()) - int64(baseline)
+	t.Logf("body %d MiB, peak heap growth %d MiB", size>>20, growth>>20)
+	if growth > size/4 {
+		t.Errorf("heap grew by %d MiB for a %d MiB body: the body is not streamed", growth>>20, size>>20)
+	}
+}
