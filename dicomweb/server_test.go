@@ -12,10 +12,8 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -23,6 +21,7 @@ import (
 
 	"github.com/medimg/medimg/dicomweb"
 	"github.com/medimg/medimg/dicomweb/ingest/dicomgen"
+	"github.com/medimg/medimg/internal/testfiles"
 	"github.com/medimg/medimg/queries"
 	"github.com/medimg/medimg/queries/querytest"
 	"github.com/medimg/medimg/storage"
@@ -188,26 +187,8 @@ func generated(t testing.TB, spec dicomgen.Spec) []byte {
 	return buf.Bytes()
 }
 
-var (
-	testdataOnce sync.Once
-	testdataDir  string
-)
-
 // realFile reads one of the real DICOM files shipped with github.com/suyashkumar/dicom v1.1.0.
-func realFile(t testing.TB, name string) []byte {
-	t.Helper()
-	testdataOnce.Do(func() {
-		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/suyashkumar/dicom").Output()
-		if err == nil {
-			testdataDir = filepath.Join(strings.TrimSpace(string(out)), "testdata")
-		}
-	})
-	b, err := os.ReadFile(filepath.Join(testdataDir, name))
-	if err != nil {
-		t.Fatalf("real test file %s (run go mod download): %v", name, err)
-	}
-	return b
-}
+func realFile(t testing.TB, name string) []byte { return testfiles.Read(t, name) }
 
 // blobFiles lists the committed blob keys.
 func (s *server) blobFiles(t *testing.T) []string {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/textproto"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/medimg/medimg/dicomweb/ingest/dicomgen"
+	"github.com/medimg/medimg/internal/testfiles"
 	"github.com/medimg/medimg/queries/querytest"
 )
 
@@ -96,19 +96,6 @@ func (in *instance) stop(t *testing.T) {
 	})
 }
 
-func realFile(t *testing.T, name string) []byte {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/suyashkumar/dicom").Output()
-	if err != nil {
-		t.Fatalf("locate github.com/suyashkumar/dicom: %v", err)
-	}
-	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(out)), "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func generated(t *testing.T, spec dicomgen.Spec) []byte {
 	t.Helper()
 	var buf bytes.Buffer
@@ -158,7 +145,7 @@ func TestStoreSurvivesRestart(t *testing.T) {
 		srv := start(t, nil, "--database", dsn, "--blobs", blobs)
 		var files [][]byte
 		for _, name := range []string{"1.dcm", "2.dcm", "3.dcm", "4.dcm", "5.dcm", "6.dcm"} {
-			files = append(files, realFile(t, name))
+			files = append(files, testfiles.Read(t, name))
 		}
 		study := dicomgen.UID()
 		files = append(files, generated(t, dicomgen.Spec{StudyInstanceUID: study}))

@@ -4,40 +4,17 @@ import (
 	"bytes"
 	"encoding/binary"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
+
+	"github.com/medimg/medimg/internal/testfiles"
 )
 
-var (
-	moduleDirOnce sync.Once
-	moduleDir     string
-	moduleDirErr  error
-)
-
-// realFile returns the path of one of the real files shipped with github.com/suyashkumar/dicom,
-// read from the module cache; the test fails (never skips) when it is missing.
-func realFile(t testing.TB, name string) string {
-	t.Helper()
-	moduleDirOnce.Do(func() {
-		var out []byte
-		out, moduleDirErr = exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/suyashkumar/dicom").Output()
-		moduleDir = strings.TrimSpace(string(out))
-	})
-	if moduleDirErr != nil || moduleDir == "" {
-		t.Fatalf("locating github.com/suyashkumar/dicom in the module cache (run go mod download): %v", moduleDirErr)
-	}
-	p := filepath.Join(moduleDir, "testdata", name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("real test file missing: %v", err)
-	}
-	return p
-}
+// realFile returns the path of one of the real files shipped with github.com/suyashkumar/dicom.
+func realFile(t testing.TB, name string) string { return testfiles.Path(t, name) }
 
 // variantFile returns a file from the repository's testdata/ (see its README.md).
 func variantFile(t testing.TB, name string) string {
