@@ -2,7 +2,6 @@ package queries
 
 import (
 	"context"
-	"strings"
 
 	"github.com/medimg/medimg/queries/internal/sqlcdb"
 )
@@ -91,8 +90,6 @@ func studyFromRow(r sqlcdb.Study) Study {
 		NumSeries:    int(r.NumSeries),
 		NumInstances: int(r.NumInstances),
 	}
-	if r.ModalitiesInStudy != "" {
-		st.ModalitiesInStudy = strings.Split(r.ModalitiesInStudy, `\`)
-	}
+	st.ModalitiesInStudy = splitModalities(r.ModalitiesInStudy)
 	return st
 }

@@ -185,6 +185,15 @@ func upsertStudyParams(a StudyAttributes, now int64) sqlcdb.UpsertStudyParams {
 		StudyID:                a.StudyID,
 		StudyDescription:       a.StudyDescription,
 		CreatedAt:              now,
+
+		PatientNameCi:               fold(a.PatientName),
+		PatientIDCi:                 fold(a.PatientID),
+		AccessionNumberCi:           fold(a.AccessionNumber),
+		ReferringPhysicianNameCi:    fold(a.ReferringPhysicianName),
+		StudyIDCi:                   fold(a.StudyID),
+		StudyDescriptionCi:          fold(a.StudyDescription),
+		PatientNameWords:            nameWords(a.PatientName),
+		ReferringPhysicianNameWords: nameWords(a.ReferringPhysicianName),
 	}
 }
 
@@ -202,6 +211,7 @@ func insertSeriesParams(a SeriesAttributes, studyPK, now int64) sqlcdb.InsertSer
 		ScheduledProcedureStepID: a.ScheduledProcedureStepID,
 		RequestedProcedureID:     a.RequestedProcedureID,
 		CreatedAt:                now,
+		SeriesDescriptionCi:      fold(a.SeriesDescription),
 	}
 }
 

@@ -141,6 +141,8 @@ func parseDSN(dsn string) (engine, driverDSN string, err error) {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "busy_timeout(10000)")
 		q.Add("_pragma", "synchronous(NORMAL)")
+		// LIKE case-sensitive as on PostgreSQL; it also lets SQLite use an index for a LIKE prefix.
+		q.Add("_pragma", "case_sensitive_like(1)")
 		q.Set("_time_format", "sqlite")
 		return SQLite, "file:" + path + "?" + q.Encode(), nil
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):

@@ -1,30 +1,42 @@
 -- name: UpsertStudy :one
 -- The DO UPDATE (rather than DO NOTHING) takes the study row's lock, which serializes concurrent
--- writers of one study so that the aggregates recomputed later in the transaction are exact.
+-- writers of one study so that the aggregates updated later in the transaction are exact.
 -- The first instance stored sets the study's attributes; later instances fill only empty ones.
+-- The *_ci and *_words search columns follow their attribute.
 INSERT INTO studies (
     study_uid, patient_name, patient_id, patient_birth_date, patient_sex, study_date, study_time,
-    accession_number, referring_physician_name, study_id, study_description, created_at, updated_at
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+    accession_number, referring_physician_name, study_id, study_description, created_at, updated_at,
+    patient_name_ci, patient_id_ci, accession_number_ci, referring_physician_name_ci, study_id_ci,
+    study_description_ci, patient_name_words, referring_physician_name_words
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 ON CONFLICT (study_uid) DO UPDATE SET
     patient_name = CASE WHEN studies.patient_name = '' THEN excluded.patient_name ELSE studies.patient_name END,
+    patient_name_ci = CASE WHEN studies.patient_name = '' THEN excluded.patient_name_ci ELSE studies.patient_name_ci END,
+    patient_name_words = CASE WHEN studies.patient_name = '' THEN excluded.patient_name_words ELSE studies.patient_name_words END,
     patient_id = CASE WHEN studies.patient_id = '' THEN excluded.patient_id ELSE studies.patient_id END,
+    patient_id_ci = CASE WHEN studies.patient_id = '' THEN excluded.patient_id_ci ELSE studies.patient_id_ci END,
     patient_birth_date = CASE WHEN studies.patient_birth_date = '' THEN excluded.patient_birth_date ELSE studies.patient_birth_date END,
     patient_sex = CASE WHEN studies.patient_sex = '' THEN excluded.patient_sex ELSE studies.patient_sex END,
     study_date = CASE WHEN studies.study_date = '' THEN excluded.study_date ELSE studies.study_date END,
     study_time = CASE WHEN studies.study_time = '' THEN excluded.study_time ELSE studies.study_time END,
     accession_number = CASE WHEN studies.accession_number = '' THEN excluded.accession_number ELSE studies.accession_number END,
+    accession_number_ci = CASE WHEN studies.accession_number = '' THEN excluded.accession_number_ci ELSE studies.accession_number_ci END,
     referring_physician_name = CASE WHEN studies.referring_physician_name = '' THEN excluded.referring_physician_name ELSE studies.referring_physician_name END,
+    referring_physician_name_ci = CASE WHEN studies.referring_physician_name = '' THEN excluded.referring_physician_name_ci ELSE studies.referring_physician_name_ci END,
+    referring_physician_name_words = CASE WHEN studies.referring_physician_name = '' THEN excluded.referring_physician_name_words ELSE studies.referring_physician_name_words END,
     study_id = CASE WHEN studies.study_id = '' THEN excluded.study_id ELSE studies.study_id END,
+    study_id_ci = CASE WHEN studies.study_id = '' THEN excluded.study_id_ci ELSE studies.study_id_ci END,
     study_description = CASE WHEN studies.study_description = '' THEN excluded.study_description ELSE studies.study_description END,
+    study_description_ci = CASE WHEN studies.study_description = '' THEN excluded.study_description_ci ELSE studies.study_description_ci END,
     updated_at = excluded.updated_at
 RETURNING pk;
 
 -- name: InsertSeries :one
 INSERT INTO series (
     study_pk, series_uid, modality, series_number, series_description, series_date, series_time,
-    pps_start_date, pps_start_time, scheduled_procedure_step_id, requested_procedure_id, created_at, updated_at
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+    pps_start_date, pps_start_time, scheduled_procedure_step_id, requested_procedure_id, created_at, updated_at,
+    series_description_ci
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
 ON CONFLICT (series_uid) DO NOTHING
 RETURNING pk;
 

@@ -45,24 +45,33 @@ type Series struct {
 	NumInstances             int32
 	CreatedAt                int64
 	UpdatedAt                int64
+	SeriesDescriptionCi      string
 }
 
 type Study struct {
-	Pk                     int64
-	StudyUid               string
-	PatientName            string
-	PatientID              string
-	PatientBirthDate       string
-	PatientSex             string
-	StudyDate              string
-	StudyTime              string
-	AccessionNumber        string
-	ReferringPhysicianName string
-	StudyID                string
-	StudyDescription       string
-	ModalitiesInStudy      string
-	NumSeries              int32
-	NumInstances           int32
-	CreatedAt              int64
-	UpdatedAt              int64
+	Pk                          int64
+	StudyUid                    string
+	PatientName                 string
+	PatientID                   string
+	PatientBirthDate            string
+	PatientSex                  string
+	StudyDate                   string
+	StudyTime                   string
+	AccessionNumber             string
+	ReferringPhysicianName      string
+	StudyID                     string
+	StudyDescription            string
+	ModalitiesInStudy           string
+	NumSeries                   int32
+	NumInstances                int32
+	CreatedAt                   int64
+	UpdatedAt                   int64
+	PatientNameCi               string
+	PatientIDCi                 string
+	AccessionNumberCi           string
+	ReferringPhysicianNameCi    string
+	StudyIDCi                   string
+	StudyDescriptionCi          string
+	PatientNameWords            string
+	ReferringPhysicianNameWords string
 }

@@ -220,7 +220,7 @@ func (q *Queries) GetInstanceRef(ctx context.Context, sopInstanceUid string) (Ge
 }
 
 const getSeries = `-- name: GetSeries :one
-SELECT se.pk, se.study_pk, se.series_uid, se.modality, se.series_number, se.series_description, se.series_date, se.series_time, se.pps_start_date, se.pps_start_time, se.scheduled_procedure_step_id, se.requested_procedure_id, se.num_instances, se.created_at, se.updated_at, st.study_uid FROM series se JOIN studies st ON st.pk = se.study_pk
+SELECT se.pk, se.study_pk, se.series_uid, se.modality, se.series_number, se.series_description, se.series_date, se.series_time, se.pps_start_date, se.pps_start_time, se.scheduled_procedure_step_id, se.requested_procedure_id, se.num_instances, se.created_at, se.updated_at, se.series_description_ci, st.study_uid FROM series se JOIN studies st ON st.pk = se.study_pk
 WHERE se.series_uid = $1
 `
 
@@ -240,6 +240,7 @@ type GetSeriesRow struct {
 	NumInstances             int32
 	CreatedAt                int64
 	UpdatedAt                int64
+	SeriesDescriptionCi      string
 	StudyUid                 string
 }
 
@@ -262,6 +263,7 @@ func (q *Queries) GetSeries(ctx context.Context, seriesUid string) (GetSeriesRow
 		&i.NumInstances,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.SeriesDescriptionCi,
 		&i.StudyUid,
 	)
 	return i, err
@@ -304,7 +306,7 @@ func (q *Queries) GetSeriesRef(ctx context.Context, seriesUid string) (GetSeries
 }
 
 const getStudy = `-- name: GetStudy :one
-SELECT pk, study_uid, patient_name, patient_id, patient_birth_date, patient_sex, study_date, study_time, accession_number, referring_physician_name, study_id, study_description, modalities_in_study, num_series, num_instances, created_at, updated_at FROM studies WHERE study_uid = $1
+SELECT pk, study_uid, patient_name, patient_id, patient_birth_date, patient_sex, study_date, study_time, accession_number, referring_physician_name, study_id, study_description, modalities_in_study, num_series, num_instances, created_at, updated_at, patient_name_ci, patient_id_ci, accession_number_ci, referring_physician_name_ci, study_id_ci, study_description_ci, patient_name_words, referring_physician_name_words FROM studies WHERE study_uid = $1
 `
 
 func (q *Queries) GetStudy(ctx context.Context, studyUid string) (Study, error) {
@@ -328,6 +330,14 @@ func (q *Queries) GetStudy(ctx context.Context, studyUid string) (Study, error) 
 		&i.NumInstances,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.PatientNameCi,
+		&i.PatientIDCi,
+		&i.AccessionNumberCi,
+		&i.ReferringPhysicianNameCi,
+		&i.StudyIDCi,
+		&i.StudyDescriptionCi,
+		&i.PatientNameWords,
+		&i.ReferringPhysicianNameWords,
 	)
 	return i, err
 }
@@ -403,8 +413,9 @@ func (q *Queries) InsertInstance(ctx context.Context, arg InsertInstanceParams) 
 const insertSeries = `-- name: InsertSeries :one
 INSERT INTO series (
     study_pk, series_uid, modality, series_number, series_description, series_date, series_time,
-    pps_start_date, pps_start_time, scheduled_procedure_step_id, requested_procedure_id, created_at, updated_at
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+    pps_start_date, pps_start_time, scheduled_procedure_step_id, requested_procedure_id, created_at, updated_at,
+    series_description_ci
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
 ON CONFLICT (series_uid) DO NOTHING
 RETURNING pk
 `
@@ -422,6 +433,7 @@ type InsertSeriesParams struct {
 	ScheduledProcedureStepID string
 	RequestedProcedureID     string
 	CreatedAt                int64
+	SeriesDescriptionCi      string
 }
 
 func (q *Queries) InsertSeries(ctx context.Context, arg InsertSeriesParams) (int64, error) {
@@ -438,6 +450,7 @@ func (q *Queries) InsertSeries(ctx context.Context, arg InsertSeriesParams) (int
 		arg.ScheduledProcedureStepID,
 		arg.RequestedProcedureID,
 		arg.CreatedAt,
+		arg.SeriesDescriptionCi,
 	)
 	var pk int64
 	err := row.Scan(&pk)
@@ -594,41 +607,60 @@ func (q *Queries) StudyBlobKeys(ctx context.Context, studyPk int64) ([]string, e
 const upsertStudy = `-- name: UpsertStudy :one
 INSERT INTO studies (
     study_uid, patient_name, patient_id, patient_birth_date, patient_sex, study_date, study_time,
-    accession_number, referring_physician_name, study_id, study_description, created_at, updated_at
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+    accession_number, referring_physician_name, study_id, study_description, created_at, updated_at,
+    patient_name_ci, patient_id_ci, accession_number_ci, referring_physician_name_ci, study_id_ci,
+    study_description_ci, patient_name_words, referring_physician_name_words
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 ON CONFLICT (study_uid) DO UPDATE SET
     patient_name = CASE WHEN studies.patient_name = '' THEN excluded.patient_name ELSE studies.patient_name END,
+    patient_name_ci = CASE WHEN studies.patient_name = '' THEN excluded.patient_name_ci ELSE studies.patient_name_ci END,
+    patient_name_words = CASE WHEN studies.patient_name = '' THEN excluded.patient_name_words ELSE studies.patient_name_words END,
     patient_id = CASE WHEN studies.patient_id = '' THEN excluded.patient_id ELSE studies.patient_id END,
+    patient_id_ci = CASE WHEN studies.patient_id = '' THEN excluded.patient_id_ci ELSE studies.patient_id_ci END,
     patient_birth_date = CASE WHEN studies.patient_birth_date = '' THEN excluded.patient_birth_date ELSE studies.patient_birth_date END,
     patient_sex = CASE WHEN studies.patient_sex = '' THEN excluded.patient_sex ELSE studies.patient_sex END,
     study_date = CASE WHEN studies.study_date = '' THEN excluded.study_date ELSE studies.study_date END,
     study_time = CASE WHEN studies.study_time = '' THEN excluded.study_time ELSE studies.study_time END,
     accession_number = CASE WHEN studies.accession_number = '' THEN excluded.accession_number ELSE studies.accession_number END,
+    accession_number_ci = CASE WHEN studies.accession_number = '' THEN excluded.accession_number_ci ELSE studies.accession_number_ci END,
     referring_physician_name = CASE WHEN studies.referring_physician_name = '' THEN excluded.referring_physician_name ELSE studies.referring_physician_name END,
+    referring_physician_name_ci = CASE WHEN studies.referring_physician_name = '' THEN excluded.referring_physician_name_ci ELSE studies.referring_physician_name_ci END,
+    referring_physician_name_words = CASE WHEN studies.referring_physician_name = '' THEN excluded.referring_physician_name_words ELSE studies.referring_physician_name_words END,
     study_id = CASE WHEN studies.study_id = '' THEN excluded.study_id ELSE studies.study_id END,
+    study_id_ci = CASE WHEN studies.study_id = '' THEN excluded.study_id_ci ELSE studies.study_id_ci END,
     study_description = CASE WHEN studies.study_description = '' THEN excluded.study_description ELSE studies.study_description END,
+    study_description_ci = CASE WHEN studies.study_description = '' THEN excluded.study_description_ci ELSE studies.study_description_ci END,
     updated_at = excluded.updated_at
 RETURNING pk
 `
 
 type UpsertStudyParams struct {
-	StudyUid               string
-	PatientName            string
-	PatientID              string
-	PatientBirthDate       string
-	PatientSex             string
-	StudyDate              string
-	StudyTime              string
-	AccessionNumber        string
-	ReferringPhysicianName string
-	StudyID                string
-	StudyDescription       string
-	CreatedAt              int64
+	StudyUid                    string
+	PatientName                 string
+	PatientID                   string
+	PatientBirthDate            string
+	PatientSex                  string
+	StudyDate                   string
+	StudyTime                   string
+	AccessionNumber             string
+	ReferringPhysicianName      string
+	StudyID                     string
+	StudyDescription            string
+	CreatedAt                   int64
+	PatientNameCi               string
+	PatientIDCi                 string
+	AccessionNumberCi           string
+	ReferringPhysicianNameCi    string
+	StudyIDCi                   string
+	StudyDescriptionCi          string
+	PatientNameWords            string
+	ReferringPhysicianNameWords string
 }
 
 // The DO UPDATE (rather than DO NOTHING) takes the study row's lock, which serializes concurrent
-// writers of one study so that the aggregates recomputed later in the transaction are exact.
+// writers of one study so that the aggregates updated later in the transaction are exact.
 // The first instance stored sets the study's attributes; later instances fill only empty ones.
+// The *_ci and *_words search columns follow their attribute.
 func (q *Queries) UpsertStudy(ctx context.Context, arg UpsertStudyParams) (int64, error) {
 	row := q.queryRow(ctx, q.upsertStudyStmt, upsertStudy,
 		arg.StudyUid,
@@ -643,6 +675,14 @@ func (q *Queries) UpsertStudy(ctx context.Context, arg UpsertStudyParams) (int64
 		arg.StudyID,
 		arg.StudyDescription,
 		arg.CreatedAt,
+		arg.PatientNameCi,
+		arg.PatientIDCi,
+		arg.AccessionNumberCi,
+		arg.ReferringPhysicianNameCi,
+		arg.StudyIDCi,
+		arg.StudyDescriptionCi,
+		arg.PatientNameWords,
+		arg.ReferringPhysicianNameWords,
 	)
 	var pk int64
 	err := row.Scan(&pk)

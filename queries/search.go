@@ -1,0 +1,397 @@
+package queries
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/medimg/medimg/queries/internal/sqlcdb"
+)
+
+// Level is the level of a QIDO-RS search.
+type Level int
+
+// Levels.
+const (
+	StudyLevel Level = iota + 1
+	SeriesLevel
+	InstanceLevel
+)
+
+// MatchKind is how a condition matches (PS3.4 §C.2.2.2).
+type MatchKind int
+
+// Match kinds.
+const (
+	MatchExact    MatchKind = iota + 1 // Values[0]
+	MatchList                          // any of Values
+	MatchWildcard                      // Values[0] with '*' and '?'
+	MatchRange                         // Lower ≤ value ≤ Upper; an empty bound is open
+)
+
+// Condition is one matching key of a search, by keyword (see searchFields).
+type Condition struct {
+	Keyword      string
+	Kind         MatchKind
+	Values       []string
+	Lower, Upper string
+}
+
+// Search is a QIDO-RS search. The caller validates the values (UIDs, dates, numbers); Search
+// turns them into parameterized SQL only.
+type Search struct {
+	Level Level
+	// StudyUID and SeriesUID scope the search to a study or series of the path; an unknown one is
+	// ErrNotFound.
+	StudyUID, SeriesUID string
+	Conditions          []Condition
+	// Fuzzy matches person names by word prefixes, ignoring case, accents and component order.
+	Fuzzy bool
+	// CaseSensitive matches text exactly as stored; by default text is matched ignoring case.
+	CaseSensitive bool
+	Limit, Offset int
+	// WithMetadata also returns stored metadata: the instance's own at instance level, that of the
+	// first instance stored at study and series level (for includefield).
+	WithMetadata bool
+}
+
+// StudyResult is one study found.
+type StudyResult struct {
+	Study
+	Metadata string
+}
+
+// SeriesResult is one series found, with its study's attributes.
+type SeriesResult struct {
+	Series
+	Study    Study
+	Metadata string
+}
+
+// InstanceResult is one instance found, with its series' and study's attributes. Its
+// InstanceAttributes carry no Frames or BulkData, and Metadata only when asked.
+type InstanceResult struct {
+	Instance
+	Series Series
+	Study  Study
+}
+
+// searchField says where a matching key lives and how it compares.
+type searchField struct {
+	level Level
+	col   string // the stored value
+	ci    string // its case-folded copy, when there is one
+	words string // its fuzzy-matching words, for person names
+	class fieldClass
+}
+
+type fieldClass int
+
+const (
+	classText fieldClass = iota + 1 // LO, SH, PN: case-insensitive by default
+	classCode                       // CS: stored upper case; values are upper-cased by default
+	classUID
+	classDate // DA, TM: strings compared in order
+	classInt  // IS
+	classModalitiesInStudy
+)
+
+// searchFields are the matching keys of PS3.18 Table 6.7.1-1 (and a few more that are indexed).
+// Aliases: st = studies, se = series, i = instances.
+var searchFields = map[string]searchField{
+	"StudyDate":              {StudyLevel, "st.study_date", "", "", classDate},
+	"StudyTime":              {StudyLevel, "st.study_time", "", "", classDate},
+	"AccessionNumber":        {StudyLevel, "st.accession_number", "st.accession_number_ci", "", classText},
+	"ModalitiesInStudy":      {StudyLevel, "", "", "", classModalitiesInStudy},
+	"ReferringPhysicianName": {StudyLevel, "st.referring_physician_name", "st.referring_physician_name_ci", "st.referring_physician_name_words", classText},
+	"PatientName":            {StudyLevel, "st.patient_name", "st.patient_name_ci", "st.patient_name_words", classText},
+	"PatientID":              {StudyLevel, "st.patient_id", "st.patient_id_ci", "", classText},
+	"StudyInstanceUID":       {StudyLevel, "st.study_uid", "", "", classUID},
+	"StudyID":                {StudyLevel, "st.study_id", "st.study_id_ci", "", classText},
+	"StudyDescription":       {StudyLevel, "st.study_description", "st.study_description_ci", "", classText},
+	"PatientBirthDate":       {StudyLevel, "st.patient_birth_date", "", "", classDate},
+	"PatientSex":             {StudyLevel, "st.patient_sex", "", "", classCode},
+
+	"Modality":                        {SeriesLevel, "se.modality", "", "", classCode},
+	"SeriesInstanceUID":               {SeriesLevel, "se.series_uid", "", "", classUID},
+	"SeriesNumber":                    {SeriesLevel, "se.series_number", "", "", classInt},
+	"SeriesDescription":               {SeriesLevel, "se.series_description", "se.series_description_ci", "", classText},
+	"SeriesDate":                      {SeriesLevel, "se.series_date", "", "", classDate},
+	"SeriesTime":                      {SeriesLevel, "se.series_time", "", "", classDate},
+	"PerformedProcedureStepStartDate": {SeriesLevel, "se.pps_start_date", "", "", classDate},
+	"PerformedProcedureStepStartTime": {SeriesLevel, "se.pps_start_time", "", "", classDate},
+	"ScheduledProcedureStepID":        {SeriesLevel, "se.scheduled_procedure_step_id", "", "", classText},
+	"RequestedProcedureID":            {SeriesLevel, "se.requested_procedure_id", "", "", classText},
+
+	"SOPClassUID":    {InstanceLevel, "i.sop_class_uid", "", "", classUID},
+	"SOPInstanceUID": {InstanceLevel, "i.sop_instance_uid", "", "", classUID},
+	"InstanceNumber": {InstanceLevel, "i.instance_number", "", "", classInt},
+}
+
+// SearchKeywords lists the keywords a Condition may name.
+func SearchKeywords() []string {
+	out := make([]string, 0, len(searchFields))
+	for k := range searchFields {
+		out = append(out, k)
+	}
+	return out
+}
+
+// sqlBuilder collects WHERE terms and their arguments as $N placeholders, which both drivers bind.
+type sqlBuilder struct {
+	where []string
+	args  []any
+}
+
+func (b *sqlBuilder) arg(v any) string {
+	b.args = append(b.args, v)
+	return "$" + strconv.Itoa(len(b.args))
+}
+
+func (b *sqlBuilder) add(format string, args ...any) {
+	b.where = append(b.where, fmt.Sprintf(format, args...))
+}
+
+func (b *sqlBuilder) whereClause() string {
+	if len(b.where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(b.where, " AND ")
+}
+
+// condition adds one matching key.
+func (b *sqlBuilder) condition(c Condition, fuzzy, caseSensitive bool) error {
+	f, ok := searchFields[c.Keyword]
+	if !ok {
+		return fmt.Errorf("queries: %s is not a matching key", c.Keyword)
+	}
+	if len(c.Values) == 0 && c.Kind != MatchRange {
+		return fmt.Errorf("queries: %s: no value", c.Keyword)
+	}
+	switch f.class {
+	case classModalitiesInStudy:
+		b.add("EXISTS (SELECT 1 FROM series m WHERE m.study_pk = st.pk AND m.modality IN (%s))",
+			b.list(c.Values, func(v string) string { return codeValue(v, caseSensitive) }))
+		return nil
+	case classInt:
+		n, err := strconv.Atoi(strings.TrimSpace(c.Values[0]))
+		if err != nil {
+			return fmt.Errorf("queries: %s: %q is not a number", c.Keyword, c.Values[0])
+		}
+		b.add("%s = %s", f.col, b.arg(n))
+		return nil
+	case classUID:
+		b.add("%s IN (%s)", f.col, b.list(c.Values, nil))
+		return nil
+	}
+	switch c.Kind {
+	case MatchRange:
+		b.add("%s <> ''", f.col) // an attribute without a value is in no range
+		if c.Lower != "" {
+			b.add("%s >= %s", f.col, b.arg(c.Lower))
+		}
+		if c.Upper != "" {
+			b.add("%s <= %s", f.col, b.arg(c.Upper))
+		}
+	case MatchList:
+		b.add("%s IN (%s)", f.col, b.list(c.Values, func(v string) string { return codeValue(v, caseSensitive) }))
+	case MatchExact, MatchWildcard:
+		v := c.Values[0]
+		if fuzzy && f.words != "" {
+			b.fuzzyName(f.words, v)
+			return nil
+		}
+		col := f.col
+		switch {
+		case f.class == classCode:
+			v = codeValue(v, caseSensitive)
+		case !caseSensitive && f.ci != "":
+			col, v = f.ci, fold(v)
+		case !caseSensitive:
+			col, v = "lower("+f.col+")", fold(v)
+		}
+		if c.Kind == MatchExact {
+			b.add("%s = %s", col, b.arg(v))
+			return nil
+		}
+		b.wildcard(col, v)
+	default:
+		return fmt.Errorf("queries: %s: unknown match kind %d", c.Keyword, c.Kind)
+	}
+	return nil
+}
+
+// list binds values for an IN (…) list.
+func (b *sqlBuilder) list(values []string, conv func(string) string) string {
+	ph := make([]string, len(values))
+	for i, v := range values {
+		if conv != nil {
+			v = conv(v)
+		}
+		ph[i] = b.arg(v)
+	}
+	return strings.Join(ph, ", ")
+}
+
+// wildcard matches a '*'/'?' pattern with LIKE. The literal prefix before the first wildcard also
+// becomes a range, which both engines answer from an index (comparisons are bytewise on both).
+func (b *sqlBuilder) wildcard(col, pattern string) {
+	like, prefix := likePattern(pattern)
+	// Only the ASCII part of the prefix makes a range: incrementing a byte inside a multi-byte
+	// character could make invalid UTF-8, which PostgreSQL refuses.
+	if i := strings.IndexFunc(prefix, func(r rune) bool { return r >= 0x80 }); i >= 0 {
+		prefix = prefix[:i]
+	}
+	if prefix != "" {
+		b.add("%s >= %s", col, b.arg(prefix))
+		if hi, ok := prefixUpperBound(prefix); ok {
+			b.add("%s < %s", col, b.arg(hi))
+		}
+	}
+	if like != escapeLike(prefix)+"%" { // a bare ASCII prefix is fully matched by the range
+		b.add(`%s LIKE %s ESCAPE '\'`, col, b.arg(like))
+	}
+}
+
+// fuzzyName matches a person name by words: each word of the value (wildcards dropped) must
+// start a word of the stored name, in any order, ignoring case and accents.
+func (b *sqlBuilder) fuzzyName(wordsCol, value string) {
+	value = strings.NewReplacer("*", " ", "?", " ").Replace(value)
+	for _, w := range strings.Fields(nameWords(value)) {
+		b.add(`%s LIKE %s ESCAPE '\'`, wordsCol, b.arg("% "+escapeLike(w)+"%"))
+	}
+}
+
+// likePattern turns a DICOM wildcard pattern into a LIKE pattern (escape '\') and returns the
+// literal text before the first wildcard.
+func likePattern(pattern string) (like, prefix string) {
+	var b strings.Builder
+	prefixEnd := -1
+	for i, r := range pattern {
+		switch r {
+		case '*':
+			b.WriteByte('%')
+		case '?':
+			b.WriteByte('_')
+		default:
+			b.WriteString(escapeLike(string(r)))
+			continue
+		}
+		if prefixEnd < 0 {
+			prefixEnd = i
+		}
+	}
+	if prefixEnd < 0 {
+		prefixEnd = len(pattern)
+	}
+	return b.String(), pattern[:prefixEnd]
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// prefixUpperBound returns the smallest string greater than every string with the ASCII prefix.
+func prefixUpperBound(prefix string) (string, bool) {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0x7F {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
+}
+
+// codeValue prepares a CS value: code strings are upper case by definition (PS3.5 §6.2), so the
+// value is upper-cased unless matching is case-sensitive.
+func codeValue(v string, caseSensitive bool) string {
+	if caseSensitive {
+		return v
+	}
+	return strings.ToUpper(v)
+}
+
+// conditions adds every condition and the path scope.
+func (s *Search) conditions(b *sqlBuilder, studyPK, seriesPK int64) error {
+	if seriesPK != 0 {
+		b.add("se.pk = %s", b.arg(seriesPK))
+	} else if studyPK != 0 {
+		b.add("st.pk = %s", b.arg(studyPK))
+	}
+	for _, c := range s.Conditions {
+		if searchFields[c.Keyword].level > s.Level {
+			return fmt.Errorf("queries: %s cannot be matched at this level", c.Keyword)
+		}
+		if err := b.condition(c, s.Fuzzy, s.CaseSensitive); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scope resolves the study and series of the path, so that an unknown one is ErrNotFound rather
+// than an empty result, and so that the search itself filters on primary keys.
+func (s *Store) scope(ctx context.Context, q Search) (studyPK, seriesPK int64, err error) {
+	if q.StudyUID == "" {
+		return 0, 0, nil
+	}
+	studyPK, err = s.reader().GetStudyPK(ctx, q.StudyUID)
+	if err != nil {
+		return 0, 0, notFound(err, "study %s", q.StudyUID)
+	}
+	if q.SeriesUID == "" {
+		return studyPK, 0, nil
+	}
+	seriesPK, err = s.reader().GetSeriesInStudy(ctx, sqlcdb.GetSeriesInStudyParams{StudyUid: q.StudyUID, SeriesUid: q.SeriesUID})
+	if err != nil {
+		return 0, 0, notFound(err, "series %s in study %s", q.SeriesUID, q.StudyUID)
+	}
+	return studyPK, seriesPK, nil
+}
+
+// page adds ORDER BY, LIMIT and OFFSET; one row more than the limit tells whether there is more.
+func (b *sqlBuilder) page(order string, limit, offset int) string {
+	if limit <= 0 {
+		limit = 100
+	}
+	return fmt.Sprintf(" ORDER BY %s LIMIT %s OFFSET %s", order, b.arg(limit+1), b.arg(max(offset, 0)))
+}
+
+// The orders are over attributes that never change once stored, so that paging is stable while
+// instances are added to the studies listed. Newest study first; series and instances by number,
+// without a number last; the UID breaks ties.
+const (
+	studyOrder    = "st.study_date DESC, st.study_time DESC, st.study_uid"
+	seriesOrder   = "se.series_number IS NULL, se.series_number, se.series_uid"
+	instanceOrder = "i.instance_number IS NULL, i.instance_number, i.sop_instance_uid"
+)
+
+func trimMore[T any](rows []T, limit int) ([]T, bool) {
+	if limit <= 0 {
+		limit = 100
+	}
+	if len(rows) > limit {
+		return rows[:limit], true
+	}
+	return rows, false
+}
+
+func (s *Store) query(ctx context.Context, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("queries: search: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return fmt.Errorf("queries: search: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("queries: search: %w", err)
+	}
+	return nil
+}

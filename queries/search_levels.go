@@ -1,0 +1,228 @@
+package queries
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+const studyColumns = `st.study_uid, st.patient_name, st.patient_id, st.patient_birth_date, st.patient_sex,
+	st.study_date, st.study_time, st.accession_number, st.referring_physician_name, st.study_id,
+	st.study_description, st.modalities_in_study, st.num_series, st.num_instances`
+
+const seriesColumns = `se.series_uid, se.modality, se.series_number, se.series_description, se.series_date,
+	se.series_time, se.pps_start_date, se.pps_start_time, se.scheduled_procedure_step_id,
+	se.requested_procedure_id, se.num_instances`
+
+const instanceColumns = `i.sop_instance_uid, i.sop_class_uid, i.instance_number, i.transfer_syntax_uid,
+	i.num_rows, i.num_columns, i.bits_allocated, i.number_of_frames, i.size_bytes`
+
+// firstMetadata is the metadata of the first instance stored in a study or series (by primary key:
+// stable, and answered from the index on the parent key).
+const (
+	studyFirstMetadata  = `(SELECT f.metadata FROM instances f WHERE f.study_pk = st.pk ORDER BY f.pk LIMIT 1)`
+	seriesFirstMetadata = `(SELECT f.metadata FROM instances f WHERE f.series_pk = se.pk ORDER BY f.pk LIMIT 1)`
+)
+
+// SearchStudies runs a study-level search. more reports results beyond the page.
+func (s *Store) SearchStudies(ctx context.Context, q Search) (results []StudyResult, more bool, err error) {
+	query, args, err := studySQL(q)
+	if err != nil {
+		return nil, false, err
+	}
+	err = s.query(ctx, query, args, func(rows *sql.Rows) error {
+		var r StudyResult
+		var modalities string
+		if err := rows.Scan(append(studyDest(&r.Study, &modalities), &r.Metadata)...); err != nil {
+			return err
+		}
+		r.ModalitiesInStudy = splitModalities(modalities)
+		results = append(results, r)
+		return nil
+	})
+	results, more = trimMore(results, q.Limit)
+	return results, more, err
+}
+
+// SearchSeries runs a series-level search, across studies or in q.StudyUID.
+func (s *Store) SearchSeries(ctx context.Context, q Search) (results []SeriesResult, more bool, err error) {
+	studyPK, _, err := s.scope(ctx, Search{StudyUID: q.StudyUID})
+	if err != nil {
+		return nil, false, err
+	}
+	query, args, err := seriesSQL(q, studyPK)
+	if err != nil {
+		return nil, false, err
+	}
+	err = s.query(ctx, query, args, func(rows *sql.Rows) error {
+		var r SeriesResult
+		var number sql.NullInt32
+		var modalities string
+		dest := seriesDest(&r.Series, &number)
+		dest = append(dest, studyDest(&r.Study, &modalities)...)
+		if err := rows.Scan(append(dest, &r.Metadata)...); err != nil {
+			return err
+		}
+		r.SeriesNumber = intPtr(number)
+		r.Study.ModalitiesInStudy = splitModalities(modalities)
+		r.StudyInstanceUID = r.Study.StudyInstanceUID
+		results = append(results, r)
+		return nil
+	})
+	results, more = trimMore(results, q.Limit)
+	return results, more, err
+}
+
+// SearchInstances runs an instance-level search, across studies, in q.StudyUID, or in
+// q.StudyUID's series q.SeriesUID.
+func (s *Store) SearchInstances(ctx context.Context, q Search) (results []InstanceResult, more bool, err error) {
+	studyPK, seriesPK, err := s.scope(ctx, Search{StudyUID: q.StudyUID, SeriesUID: q.SeriesUID})
+	if err != nil {
+		return nil, false, err
+	}
+	query, args, err := instanceSQL(q, studyPK, seriesPK)
+	if err != nil {
+		return nil, false, err
+	}
+	err = s.query(ctx, query, args, func(rows *sql.Rows) error {
+		var r InstanceResult
+		var instNumber, seriesNumber sql.NullInt32
+		var modalities string
+		a := &r.InstanceAttributes
+		dest := []any{&a.SOPInstanceUID, &a.SOPClassUID, &instNumber, &a.TransferSyntaxUID, &a.Rows, &a.Columns,
+			&a.BitsAllocated, &a.NumberOfFrames, &a.Size}
+		dest = append(dest, seriesDest(&r.Series, &seriesNumber)...)
+		dest = append(dest, studyDest(&r.Study, &modalities)...)
+		if err := rows.Scan(append(dest, &a.Metadata)...); err != nil {
+			return err
+		}
+		a.InstanceNumber, r.Series.SeriesNumber = intPtr(instNumber), intPtr(seriesNumber)
+		r.Study.ModalitiesInStudy = splitModalities(modalities)
+		r.Series.StudyInstanceUID = r.Study.StudyInstanceUID
+		r.StudyInstanceUID, r.SeriesInstanceUID = r.Study.StudyInstanceUID, r.Series.SeriesInstanceUID
+		results = append(results, r)
+		return nil
+	})
+	results, more = trimMore(results, q.Limit)
+	return results, more, err
+}
+
+// studySQL, seriesSQL and instanceSQL build the search statements (also for ExplainSearch).
+func studySQL(q Search) (string, []any, error) {
+	q.Level = StudyLevel
+	var b sqlBuilder
+	if err := q.conditions(&b, 0, 0); err != nil {
+		return "", nil, err
+	}
+	cols := studyColumns + ", " + metadataColumn(q.WithMetadata, studyFirstMetadata)
+	return "SELECT " + cols + " FROM studies st" + b.whereClause() + b.page(studyOrder, q.Limit, q.Offset), b.args, nil
+}
+
+func seriesSQL(q Search, studyPK int64) (string, []any, error) {
+	q.Level = SeriesLevel
+	var b sqlBuilder
+	if err := q.conditions(&b, studyPK, 0); err != nil {
+		return "", nil, err
+	}
+	order := studyOrder + ", " + seriesOrder
+	if studyPK != 0 {
+		order = seriesOrder
+	}
+	cols := seriesColumns + ", " + studyColumns + ", " + metadataColumn(q.WithMetadata, seriesFirstMetadata)
+	return "SELECT " + cols + " FROM series se JOIN studies st ON st.pk = se.study_pk" +
+		b.whereClause() + b.page(order, q.Limit, q.Offset), b.args, nil
+}
+
+func instanceSQL(q Search, studyPK, seriesPK int64) (string, []any, error) {
+	q.Level = InstanceLevel
+	var b sqlBuilder
+	if err := q.conditions(&b, studyPK, seriesPK); err != nil {
+		return "", nil, err
+	}
+	order := studyOrder + ", " + seriesOrder + ", " + instanceOrder
+	switch {
+	case seriesPK != 0:
+		order = instanceOrder
+	case studyPK != 0:
+		order = seriesOrder + ", " + instanceOrder
+	}
+	cols := instanceColumns + ", " + seriesColumns + ", " + studyColumns + ", " + metadataColumn(q.WithMetadata, "i.metadata")
+	return "SELECT " + cols + " FROM instances i JOIN series se ON se.pk = i.series_pk JOIN studies st ON st.pk = i.study_pk" +
+		b.whereClause() + b.page(order, q.Limit, q.Offset), b.args, nil
+}
+
+// ExplainSearch returns the engine's query plan of a search at level (EXPLAIN QUERY PLAN on
+// SQLite, EXPLAIN on PostgreSQL), to check that searches use indexes.
+func (s *Store) ExplainSearch(ctx context.Context, level Level, q Search) (string, error) {
+	studyPK, seriesPK, err := s.scope(ctx, q)
+	if err != nil {
+		return "", err
+	}
+	var query string
+	var args []any
+	switch level {
+	case StudyLevel:
+		query, args, err = studySQL(q)
+	case SeriesLevel:
+		query, args, err = seriesSQL(q, studyPK)
+	default:
+		query, args, err = instanceSQL(q, studyPK, seriesPK)
+	}
+	if err != nil {
+		return "", err
+	}
+	prefix := "EXPLAIN "
+	if s.engine == SQLite {
+		prefix = "EXPLAIN QUERY PLAN "
+	}
+	rows, err := s.read.QueryContext(ctx, prefix+query, args...)
+	if err != nil {
+		return "", fmt.Errorf("queries: explain: %w", err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var plan strings.Builder
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return "", fmt.Errorf("queries: explain: %w", err)
+		}
+		fmt.Fprintln(&plan, vals[len(vals)-1])
+	}
+	return plan.String(), rows.Err()
+}
+
+// metadataColumn selects stored metadata only when it is wanted: it is the widest column.
+func metadataColumn(want bool, expr string) string {
+	if want {
+		return "COALESCE(" + expr + ", '')"
+	}
+	return "''"
+}
+
+// studyDest and seriesDest are the scan targets of studyColumns and seriesColumns.
+func studyDest(st *Study, modalities *string) []any {
+	a := &st.StudyAttributes
+	return []any{&a.StudyInstanceUID, &a.PatientName, &a.PatientID, &a.PatientBirthDate, &a.PatientSex,
+		&a.StudyDate, &a.StudyTime, &a.AccessionNumber, &a.ReferringPhysicianName, &a.StudyID, &a.StudyDescription,
+		modalities, &st.NumSeries, &st.NumInstances}
+}
+
+func seriesDest(se *Series, number *sql.NullInt32) []any {
+	a := &se.SeriesAttributes
+	return []any{&a.SeriesInstanceUID, &a.Modality, number, &a.SeriesDescription, &a.SeriesDate, &a.SeriesTime,
+		&a.PerformedProcedureStepStartDate, &a.PerformedProcedureStepStartTime, &a.ScheduledProcedureStepID,
+		&a.RequestedProcedureID, &se.NumInstances}
+}
+
+func splitModalities(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, `\`)
+}
