@@ -7,6 +7,14 @@ import "github.com/gin-gonic/gin"
 func (s *Service) Routes(r gin.IRouter) {
 	h := func(fn func(c *gin.Context) error) gin.HandlerFunc { return handle(s.log, fn) }
 
+	// Search (PS3.18 §10.6).
+	r.GET("/studies", h(s.searchForStudies))
+	r.GET("/series", h(s.searchForSeries))
+	r.GET("/instances", h(s.searchForInstances))
+	r.GET("/studies/:study/series", h(s.searchForSeries))
+	r.GET("/studies/:study/instances", h(s.searchForInstances))
+	r.GET("/studies/:study/series/:series/instances", h(s.searchForInstances))
+
 	// Store (PS3.18 §10.5).
 	r.POST("/studies", h(s.storeInstances))
 	r.POST("/studies/:study", h(s.storeInstances))

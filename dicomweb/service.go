@@ -30,6 +30,9 @@ type Config struct {
 	OnDuplicate string
 	// InlineBinaryMax is the largest binary value kept inline in metadata (larger ones become bulk data).
 	InlineBinaryMax int
+	// CaseSensitiveSearch makes QIDO-RS match text exactly as stored; by default text is matched
+	// ignoring case (person names, IDs, descriptions).
+	CaseSensitiveSearch bool
 }
 
 // Service serves DICOMweb over the metadata store and the blob store.

@@ -226,3 +226,11 @@ func splitModalities(s string) []string {
 	}
 	return strings.Split(s, `\`)
 }
+
+// Analyze refreshes the planner's statistics (ANALYZE on both engines), as after a bulk load.
+func (s *Store) Analyze(ctx context.Context) error {
+	if _, err := s.write.ExecContext(ctx, "ANALYZE"); err != nil {
+		return fmt.Errorf("queries: analyze: %w", err)
+	}
+	return nil
+}

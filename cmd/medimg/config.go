@@ -21,6 +21,7 @@ type config struct {
 	corsOrigins     string
 	maxUploadBytes  int64
 	onDuplicate     string
+	caseSensitive   bool
 	logFormat       string
 	logLevel        string
 	shutdownTimeout time.Duration
@@ -51,6 +52,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return nil
 	})
 	str(&c.onDuplicate, "on-duplicate", "reject", "a stored SOP Instance UID sent again: reject (reported as a failure) or overwrite (replaced atomically)")
+	caseSensitive := env("qido-case-sensitive", "false")
+	fs.Func("qido-case-sensitive", "QIDO-RS matches text (names, IDs, descriptions) exactly as stored instead of ignoring case (env MEDIMG_QIDO_CASE_SENSITIVE) (default "+caseSensitive+")", func(s string) error {
+		caseSensitive = s
+		return nil
+	})
 	str(&c.logFormat, "log-format", "text", "log format: text or json")
 	str(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	shutdown := env("shutdown-timeout", "30s")
@@ -67,6 +73,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	var err error
 	if c.maxUploadBytes, err = strconv.ParseInt(maxUpload, 10, 64); err != nil || c.maxUploadBytes < 0 {
 		return config{}, fmt.Errorf("--max-upload-bytes %q: want a number of bytes, 0 for no limit", maxUpload)
+	}
+	if c.caseSensitive, err = strconv.ParseBool(caseSensitive); err != nil {
+		return config{}, fmt.Errorf("--qido-case-sensitive %q: want true or false", caseSensitive)
 	}
 	if c.shutdownTimeout, err = time.ParseDuration(shutdown); err != nil {
 		return config{}, fmt.Errorf("--shutdown-timeout %q: %v", shutdown, err)

@@ -245,7 +245,7 @@ func TestConfiguration(t *testing.T) {
 		if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, io.Discard, &stderr); err != nil {
 			t.Fatal(err)
 		}
-		for _, flag := range []string{"listen", "database", "blobs", "public-url", "auth", "cors-origins", "max-upload-bytes", "on-duplicate", "log-format", "log-level", "shutdown-timeout"} {
+		for _, flag := range []string{"listen", "database", "blobs", "public-url", "auth", "cors-origins", "max-upload-bytes", "on-duplicate", "qido-case-sensitive", "log-format", "log-level", "shutdown-timeout"} {
 			env := "MEDIMG_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 			if !strings.Contains(stderr.String(), "-"+flag) || !strings.Contains(stderr.String(), env) {
 				t.Errorf("--help does not document --%s with %s", flag, env)

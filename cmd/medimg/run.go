@@ -50,6 +50,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		PublicURL:      cfg.publicURL,
 		MaxUploadBytes: cfg.maxUploadBytes,
 		OnDuplicate:    cfg.onDuplicate,
+
+		CaseSensitiveSearch: cfg.caseSensitive,
 	}, store, blobs, log, reg)
 	if err != nil {
 		return err
