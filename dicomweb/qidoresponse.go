@@ -169,7 +169,7 @@ func (r *searchResponse) include(o jsonObject, metadata, instanceURL string) {
 			if instanceURL == "" {
 				return
 			}
-			v = bytes.ReplaceAll(v, []byte(`"BulkDataURI":"bulkdata/`), []byte(`"BulkDataURI":"`+instanceURL+`/bulkdata/`))
+			v = absoluteBulkDataURIs(v, instanceURL)
 		}
 		o[key] = v
 	}

@@ -7,6 +7,16 @@ import "github.com/gin-gonic/gin"
 func (s *Service) Routes(r gin.IRouter) {
 	h := func(fn func(c *gin.Context) error) gin.HandlerFunc { return handle(s.log, fn) }
 
+	// Retrieve (PS3.18 §10.4): instances, metadata, frames, bulk data.
+	r.GET("/studies/:study", h(s.retrieveInstances))
+	r.GET("/studies/:study/series/:series", h(s.retrieveInstances))
+	r.GET("/studies/:study/series/:series/instances/:instance", h(s.retrieveInstances))
+	r.GET("/studies/:study/metadata", h(s.retrieveMetadata))
+	r.GET("/studies/:study/series/:series/metadata", h(s.retrieveMetadata))
+	r.GET("/studies/:study/series/:series/instances/:instance/metadata", h(s.retrieveMetadata))
+	r.GET("/studies/:study/series/:series/instances/:instance/frames/:frames", h(s.retrieveFrames))
+	r.GET("/studies/:study/series/:series/instances/:instance/bulkdata/*path", h(s.retrieveBulkData))
+
 	// Search (PS3.18 §10.6).
 	r.GET("/studies", h(s.searchForStudies))
 	r.GET("/series", h(s.searchForSeries))

@@ -1,12 +1,14 @@
 package dicomweb
 
 import (
+	"bytes"
 	"net/http"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/medimg/medimg/dicomweb/uids"
+	"github.com/medimg/medimg/queries"
 )
 
 // baseURL is the absolute URL of the DICOMweb root for links in responses: --public-url when set,
@@ -40,4 +42,32 @@ func pathUIDs(c *gin.Context, names ...string) ([]string, error) {
 		out[i] = v
 	}
 	return out, nil
+}
+
+// relativeBulkDataURI is how stored metadata writes its BulkDataURIs (dicomweb/ingest): relative to
+// the instance, so that the host and --public-url can change after the store.
+const relativeBulkDataURI = `"BulkDataURI":"bulkdata/`
+
+// absoluteBulkDataURIs makes the stored metadata's BulkDataURIs absolute under instanceURL.
+func absoluteBulkDataURIs(metadata []byte, instanceURL string) []byte {
+	return bytes.ReplaceAll(metadata, []byte(relativeBulkDataURI), []byte(`"BulkDataURI":"`+instanceURL+`/bulkdata/`))
+}
+
+// scopeFromPath reads and validates the study, series and instance UIDs the route names.
+func scopeFromPath(c *gin.Context) (queries.Scope, error) {
+	var sc queries.Scope
+	for _, p := range []struct {
+		name string
+		dst  *string
+	}{{"study", &sc.StudyUID}, {"series", &sc.SeriesUID}, {"instance", &sc.SOPInstanceUID}} {
+		if c.Param(p.name) == "" {
+			break
+		}
+		uid, err := pathUIDs(c, p.name)
+		if err != nil {
+			return sc, err
+		}
+		*p.dst = uid[0]
+	}
+	return sc, nil
 }

@@ -7,9 +7,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/suyashkumar/dicom"
-	"github.com/suyashkumar/dicom/pkg/tag"
-
 	"github.com/medimg/medimg/internal/testfiles"
 )
 
@@ -53,38 +50,7 @@ func frameBytes(data []byte, inst *Instance, i int) []byte {
 	return b
 }
 
-// libraryFrames parses data with pixel data and returns each frame as the parser sees it: native
-// samples encoded back in byte order bo, or the raw fragment bytes for encapsulated data (the
-// parser gives one "frame" per fragment).
+// libraryFrames is testfiles.LibraryFrames.
 func libraryFrames(t testing.TB, data []byte, bo binary.AppendByteOrder) [][]byte {
-	t.Helper()
-	ds, err := dicom.Parse(bytes.NewReader(data), int64(len(data)), nil)
-	if err != nil {
-		t.Fatalf("parsing with pixel data: %v", err)
-	}
-	el, err := ds.FindElementByTag(tag.PixelData)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info := el.Value.GetValue().(dicom.PixelDataInfo)
-	var frames [][]byte
-	for _, f := range info.Frames {
-		if f.Encapsulated {
-			frames = append(frames, f.EncapsulatedData.Data)
-			continue
-		}
-		var b []byte
-		switch raw := f.NativeData.RawDataSlice().(type) {
-		case []uint16:
-			for _, v := range raw {
-				b = bo.AppendUint16(b, v)
-			}
-		case []uint8:
-			b = append(b, raw...)
-		default:
-			t.Fatalf("unexpected native frame type %T", raw)
-		}
-		frames = append(frames, b)
-	}
-	return frames
+	return testfiles.LibraryFrames(t, data, bo)
 }

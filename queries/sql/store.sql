@@ -148,3 +148,23 @@ UPDATE studies SET num_instances = num_instances + 1, num_series = num_series + 
 
 -- name: SetStudyModalities :exec
 UPDATE studies SET modalities_in_study = $2 WHERE pk = $1;
+
+-- name: RetrieveInstances :many
+-- The instances of a study, of one of its series ($2 > 0) or one instance ($3 > 0), in the order
+-- of a series list and each series' instances.
+SELECT i.sop_instance_uid, se.series_uid, i.sop_class_uid, i.transfer_syntax_uid, i.blob_key,
+       i.size_bytes, i.sha256, i.number_of_frames
+FROM instances i JOIN series se ON se.pk = i.series_pk
+WHERE i.study_pk = sqlc.arg(study_pk) AND (CAST(sqlc.arg(series_pk) AS BIGINT) = 0 OR i.series_pk = sqlc.arg(series_pk))
+  AND (CAST(sqlc.arg(instance_pk) AS BIGINT) = 0 OR i.pk = sqlc.arg(instance_pk))
+ORDER BY se.series_number IS NULL, se.series_number, se.series_uid,
+         i.instance_number IS NULL, i.instance_number, i.sop_instance_uid;
+
+-- name: GetFrameSource :one
+-- One row read per frame or bulk data request: the file and the byte-range indexes, not the metadata.
+SELECT i.sop_class_uid, i.transfer_syntax_uid, i.blob_key, i.sha256, i.size_bytes, i.number_of_frames,
+       i.num_rows, i.num_columns, i.bits_allocated, i.frames, i.bulk_data
+FROM instances i
+JOIN series se ON se.pk = i.series_pk
+JOIN studies st ON st.pk = i.study_pk
+WHERE st.study_uid = $1 AND se.series_uid = $2 AND i.sop_instance_uid = $3;

@@ -51,6 +51,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteStudyByPKStmt, err = db.PrepareContext(ctx, deleteStudyByPK); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteStudyByPK: %w", err)
 	}
+	if q.getFrameSourceStmt, err = db.PrepareContext(ctx, getFrameSource); err != nil {
+		return nil, fmt.Errorf("error preparing query GetFrameSource: %w", err)
+	}
 	if q.getInstanceStmt, err = db.PrepareContext(ctx, getInstance); err != nil {
 		return nil, fmt.Errorf("error preparing query GetInstance: %w", err)
 	}
@@ -92,6 +95,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.refreshStudyAggregatesStmt, err = db.PrepareContext(ctx, refreshStudyAggregates); err != nil {
 		return nil, fmt.Errorf("error preparing query RefreshStudyAggregates: %w", err)
+	}
+	if q.retrieveInstancesStmt, err = db.PrepareContext(ctx, retrieveInstances); err != nil {
+		return nil, fmt.Errorf("error preparing query RetrieveInstances: %w", err)
 	}
 	if q.seriesBlobKeysStmt, err = db.PrepareContext(ctx, seriesBlobKeys); err != nil {
 		return nil, fmt.Errorf("error preparing query SeriesBlobKeys: %w", err)
@@ -156,6 +162,11 @@ func (q *Queries) Close() error {
 	if q.deleteStudyByPKStmt != nil {
 		if cerr := q.deleteStudyByPKStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteStudyByPKStmt: %w", cerr)
+		}
+	}
+	if q.getFrameSourceStmt != nil {
+		if cerr := q.getFrameSourceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getFrameSourceStmt: %w", cerr)
 		}
 	}
 	if q.getInstanceStmt != nil {
@@ -226,6 +237,11 @@ func (q *Queries) Close() error {
 	if q.refreshStudyAggregatesStmt != nil {
 		if cerr := q.refreshStudyAggregatesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing refreshStudyAggregatesStmt: %w", cerr)
+		}
+	}
+	if q.retrieveInstancesStmt != nil {
+		if cerr := q.retrieveInstancesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing retrieveInstancesStmt: %w", cerr)
 		}
 	}
 	if q.seriesBlobKeysStmt != nil {
@@ -301,6 +317,7 @@ type Queries struct {
 	deleteInstanceByPKStmt     *sql.Stmt
 	deleteSeriesByPKStmt       *sql.Stmt
 	deleteStudyByPKStmt        *sql.Stmt
+	getFrameSourceStmt         *sql.Stmt
 	getInstanceStmt            *sql.Stmt
 	getInstanceInSeriesStmt    *sql.Stmt
 	getInstanceRefStmt         *sql.Stmt
@@ -315,6 +332,7 @@ type Queries struct {
 	lockStudyStmt              *sql.Stmt
 	refreshSeriesCountStmt     *sql.Stmt
 	refreshStudyAggregatesStmt *sql.Stmt
+	retrieveInstancesStmt      *sql.Stmt
 	seriesBlobKeysStmt         *sql.Stmt
 	seriesModalitiesStmt       *sql.Stmt
 	setStudyModalitiesStmt     *sql.Stmt
@@ -335,6 +353,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		deleteInstanceByPKStmt:     q.deleteInstanceByPKStmt,
 		deleteSeriesByPKStmt:       q.deleteSeriesByPKStmt,
 		deleteStudyByPKStmt:        q.deleteStudyByPKStmt,
+		getFrameSourceStmt:         q.getFrameSourceStmt,
 		getInstanceStmt:            q.getInstanceStmt,
 		getInstanceInSeriesStmt:    q.getInstanceInSeriesStmt,
 		getInstanceRefStmt:         q.getInstanceRefStmt,
@@ -349,6 +368,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		lockStudyStmt:              q.lockStudyStmt,
 		refreshSeriesCountStmt:     q.refreshSeriesCountStmt,
 		refreshStudyAggregatesStmt: q.refreshStudyAggregatesStmt,
+		retrieveInstancesStmt:      q.retrieveInstancesStmt,
 		seriesBlobKeysStmt:         q.seriesBlobKeysStmt,
 		seriesModalitiesStmt:       q.seriesModalitiesStmt,
 		setStudyModalitiesStmt:     q.setStudyModalitiesStmt,

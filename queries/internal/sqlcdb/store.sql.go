@@ -102,6 +102,55 @@ func (q *Queries) DeleteStudyByPK(ctx context.Context, pk int64) error {
 	return err
 }
 
+const getFrameSource = `-- name: GetFrameSource :one
+SELECT i.sop_class_uid, i.transfer_syntax_uid, i.blob_key, i.sha256, i.size_bytes, i.number_of_frames,
+       i.num_rows, i.num_columns, i.bits_allocated, i.frames, i.bulk_data
+FROM instances i
+JOIN series se ON se.pk = i.series_pk
+JOIN studies st ON st.pk = i.study_pk
+WHERE st.study_uid = $1 AND se.series_uid = $2 AND i.sop_instance_uid = $3
+`
+
+type GetFrameSourceParams struct {
+	StudyUid       string
+	SeriesUid      string
+	SopInstanceUid string
+}
+
+type GetFrameSourceRow struct {
+	SopClassUid       string
+	TransferSyntaxUid string
+	BlobKey           string
+	Sha256            string
+	SizeBytes         int64
+	NumberOfFrames    int32
+	NumRows           int32
+	NumColumns        int32
+	BitsAllocated     int32
+	Frames            string
+	BulkData          string
+}
+
+// One row read per frame or bulk data request: the file and the byte-range indexes, not the metadata.
+func (q *Queries) GetFrameSource(ctx context.Context, arg GetFrameSourceParams) (GetFrameSourceRow, error) {
+	row := q.queryRow(ctx, q.getFrameSourceStmt, getFrameSource, arg.StudyUid, arg.SeriesUid, arg.SopInstanceUid)
+	var i GetFrameSourceRow
+	err := row.Scan(
+		&i.SopClassUid,
+		&i.TransferSyntaxUid,
+		&i.BlobKey,
+		&i.Sha256,
+		&i.SizeBytes,
+		&i.NumberOfFrames,
+		&i.NumRows,
+		&i.NumColumns,
+		&i.BitsAllocated,
+		&i.Frames,
+		&i.BulkData,
+	)
+	return i, err
+}
+
 const getInstance = `-- name: GetInstance :one
 SELECT i.pk, i.study_pk, i.series_pk, i.sop_instance_uid, i.sop_class_uid, i.instance_number, i.transfer_syntax_uid, i.num_rows, i.num_columns, i.bits_allocated, i.number_of_frames, i.blob_key, i.size_bytes, i.sha256, i.metadata, i.frames, i.bulk_data, i.created_at, se.series_uid, st.study_uid
 FROM instances i
@@ -507,6 +556,67 @@ type RefreshStudyAggregatesParams struct {
 func (q *Queries) RefreshStudyAggregates(ctx context.Context, arg RefreshStudyAggregatesParams) error {
 	_, err := q.exec(ctx, q.refreshStudyAggregatesStmt, refreshStudyAggregates, arg.StudyPk, arg.ModalitiesInStudy)
 	return err
+}
+
+const retrieveInstances = `-- name: RetrieveInstances :many
+SELECT i.sop_instance_uid, se.series_uid, i.sop_class_uid, i.transfer_syntax_uid, i.blob_key,
+       i.size_bytes, i.sha256, i.number_of_frames
+FROM instances i JOIN series se ON se.pk = i.series_pk
+WHERE i.study_pk = $1 AND (CAST($2 AS BIGINT) = 0 OR i.series_pk = $2)
+  AND (CAST($3 AS BIGINT) = 0 OR i.pk = $3)
+ORDER BY se.series_number IS NULL, se.series_number, se.series_uid,
+         i.instance_number IS NULL, i.instance_number, i.sop_instance_uid
+`
+
+type RetrieveInstancesParams struct {
+	StudyPk    int64
+	SeriesPk   int64
+	InstancePk int64
+}
+
+type RetrieveInstancesRow struct {
+	SopInstanceUid    string
+	SeriesUid         string
+	SopClassUid       string
+	TransferSyntaxUid string
+	BlobKey           string
+	SizeBytes         int64
+	Sha256            string
+	NumberOfFrames    int32
+}
+
+// The instances of a study, of one of its series ($2 > 0) or one instance ($3 > 0), in the order
+// of a series list and each series' instances.
+func (q *Queries) RetrieveInstances(ctx context.Context, arg RetrieveInstancesParams) ([]RetrieveInstancesRow, error) {
+	rows, err := q.query(ctx, q.retrieveInstancesStmt, retrieveInstances, arg.StudyPk, arg.SeriesPk, arg.InstancePk)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []RetrieveInstancesRow{}
+	for rows.Next() {
+		var i RetrieveInstancesRow
+		if err := rows.Scan(
+			&i.SopInstanceUid,
+			&i.SeriesUid,
+			&i.SopClassUid,
+			&i.TransferSyntaxUid,
+			&i.BlobKey,
+			&i.SizeBytes,
+			&i.Sha256,
+			&i.NumberOfFrames,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const seriesBlobKeys = `-- name: SeriesBlobKeys :many

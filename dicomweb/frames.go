@@ -1,0 +1,242 @@
+package dicomweb
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/medimg/medimg/dicomweb/ingest"
+	"github.com/medimg/medimg/queries"
+)
+
+// maxFramesPerRequest bounds a frame list: enough for any viewer, small enough to refuse abuse.
+const maxFramesPerRequest = 10000
+
+// compressedMediaTypes maps encapsulated transfer syntaxes to the media type of their frames
+// (PS3.18 Table 8.7.3-5).
+var compressedMediaTypes = map[string]string{
+	"1.2.840.10008.1.2.4.50":  "image/jpeg",
+	"1.2.840.10008.1.2.4.51":  "image/jpeg",
+	"1.2.840.10008.1.2.4.57":  "image/jpeg",
+	"1.2.840.10008.1.2.4.70":  "image/jpeg",
+	"1.2.840.10008.1.2.4.80":  "image/jls",
+	"1.2.840.10008.1.2.4.81":  "image/jls",
+	"1.2.840.10008.1.2.4.90":  "image/jp2",
+	"1.2.840.10008.1.2.4.91":  "image/jp2",
+	"1.2.840.10008.1.2.4.92":  "image/jpx",
+	"1.2.840.10008.1.2.4.93":  "image/jpx",
+	"1.2.840.10008.1.2.4.201": "image/jphc",
+	"1.2.840.10008.1.2.4.202": "image/jphc",
+	"1.2.840.10008.1.2.4.203": "image/jphc",
+	"1.2.840.10008.1.2.5":     "image/dicom-rle",
+}
+
+// frameRep is the representation chosen for the frames of one response.
+type frameRep struct {
+	multipart      bool
+	mediaType      string // of the body (single part) or of each part
+	transferSyntax string // labelled on the Content-Type
+	swap           bool   // native big endian sent as little endian
+}
+
+// retrieveFrames is the Frames resource (PS3.18 §10.4.1.1.4): one ranged read of the stored file
+// per frame (per fragment for encapsulated data), from the frame index made at store time.
+func (s *Service) retrieveFrames(c *gin.Context) error {
+	sc, err := scopeFromPath(c)
+	if err != nil {
+		return err
+	}
+	numbers, err := parseFrameList(c.Param("frames"))
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	src, err := s.store.GetFrameSource(ctx, sc)
+	if err != nil {
+		return err
+	}
+	index, err := decodeFrameIndex(src.Frames)
+	if err != nil {
+		return err
+	}
+	for _, n := range numbers {
+		if n > src.NumberOfFrames {
+			return errorf(http.StatusNotFound, "not_found", "frame %d of %s: the instance has %d frames", n, sc, src.NumberOfFrames)
+		}
+	}
+	if len(index.Frames) < src.NumberOfFrames {
+		return errorf(http.StatusNotAcceptable, "not_acceptable",
+			"the frames of %s cannot be read one by one: its transfer syntax %s is not addressable by frame", sc, src.TransferSyntaxUID)
+	}
+	rep, err := chooseFrameRep(c.GetHeader("Accept"), src.TransferSyntaxUID, len(numbers) == 1)
+	if err != nil {
+		return err
+	}
+	return s.writeFrames(c, src, index, numbers, rep)
+}
+
+// parseFrameList reads "1", "1,3,5": 1-based frame numbers, duplicates allowed as PS3.18 allows.
+func parseFrameList(s string) ([]int, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) > maxFramesPerRequest {
+		return nil, badRequest("frame list of %d frames: at most %d per request", len(parts), maxFramesPerRequest)
+	}
+	out := make([]int, len(parts))
+	for i, p := range parts {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 1 {
+			return nil, badRequest("frame list %q: %q is not a frame number (frames are numbered from 1)", s, p)
+		}
+		out[i] = n
+	}
+	return out, nil
+}
+
+// chooseFrameRep picks the first acceptable representation of the frames of an instance stored
+// in transfer syntax ts.
+func chooseFrameRep(accept, ts string, single bool) (frameRep, error) {
+	codec, compressed := compressedMediaTypes[ts]
+	for _, w := range parseAccept(accept) {
+		if !w.multipart && !single && w.mediaType != "*/*" {
+			continue // a single-part type can carry one frame only
+		}
+		rep := frameRep{multipart: w.multipart || w.mediaType == "*/*"}
+		want := w.mediaType
+		if rep.multipart && !w.multipart {
+			want = ""
+		}
+		switch {
+		case compressed:
+			// As stored, when the client takes any syntax, this one, or a codec type without naming
+			// a syntax; octet-stream without a syntax means native Explicit VR Little Endian, which
+			// needs a decoder.
+			asStored := w.transferSyntax == "*" || w.transferSyntax == ts ||
+				(w.transferSyntax == "" && want != "application/octet-stream")
+			if !asStored {
+				continue
+			}
+			switch {
+			case want == "application/octet-stream":
+				rep.mediaType = want
+			case matchesType(want, codec):
+				rep.mediaType = codec
+			default:
+				continue
+			}
+			rep.transferSyntax = ts
+		default: // native
+			if !matchesType(want, "application/octet-stream") {
+				continue
+			}
+			rep.mediaType = "application/octet-stream"
+			switch w.transferSyntax {
+			case "*":
+				rep.transferSyntax = nativeLabel(ts)
+			case "", tsExplicitLE:
+				rep.transferSyntax, rep.swap = tsExplicitLE, ts == tsExplicitBE
+			case tsImplicitLE:
+				rep.transferSyntax, rep.swap = tsImplicitLE, ts == tsExplicitBE
+			case tsExplicitBE:
+				if ts != tsExplicitBE {
+					continue
+				}
+				rep.transferSyntax = tsExplicitBE
+			default:
+				continue
+			}
+		}
+		return rep, nil
+	}
+	offers := "multipart/related; type=\"application/octet-stream\" (transfer-syntax " + nativeLabel(ts) + " or *)"
+	if compressed {
+		offers = fmt.Sprintf("multipart/related; type=%q or \"application/octet-stream\"; transfer-syntax=%s (or *); decoding %s to native is not available", codec, ts, ts)
+	}
+	return frameRep{}, notAcceptable(accept, offers)
+}
+
+// nativeLabel is the transfer syntax of native frames as stored: frames have no VRs, so implicit
+// and explicit little endian frames are the same bytes, labelled Explicit VR Little Endian.
+func nativeLabel(ts string) string {
+	if ts == tsExplicitBE {
+		return tsExplicitBE
+	}
+	return tsExplicitLE
+}
+
+func (s *Service) writeFrames(c *gin.Context, src queries.FrameSource, index ingest.FrameIndex, numbers []int, rep frameRep) error {
+	ctx := c.Request.Context()
+	contentType := rep.mediaType + "; transfer-syntax=" + rep.transferSyntax
+	if !rep.multipart {
+		c.Header("Content-Type", contentType)
+		c.Status(http.StatusOK)
+		return s.copyFrame(ctx, c.Writer, src, index.Frames[numbers[0]-1], rep.swap)
+	}
+	mw := multipart.NewWriter(c.Writer)
+	c.Header("Content-Type", fmt.Sprintf(`multipart/related; type="%s"; boundary=%s`, rep.mediaType, mw.Boundary()))
+	c.Status(http.StatusOK)
+	for _, n := range numbers {
+		part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {contentType}})
+		if err != nil {
+			return nil // the client is gone
+		}
+		if err := s.copyFrame(ctx, part, src, index.Frames[n-1], rep.swap); err != nil {
+			return nil
+		}
+	}
+	mw.Close()
+	return nil
+}
+
+// copyFrame writes one frame: its byte ranges read from the blob in order.
+func (s *Service) copyFrame(ctx context.Context, w io.Writer, src queries.FrameSource, ranges []ingest.Range, swap bool) error {
+	for _, r := range ranges {
+		rc, err := s.blobs.Open(ctx, src.BlobKey, r.Offset, r.Length)
+		if err != nil {
+			s.log.ErrorContext(ctx, "frames: blob", "key", src.BlobKey, "err", err)
+			return err
+		}
+		if swap {
+			err = copySwapped(w, rc, src.BitsAllocated)
+		} else {
+			_, err = io.Copy(w, rc)
+		}
+		rc.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copySwapped copies big-endian samples as little-endian ones (16- or 32-bit; 8-bit as is).
+func copySwapped(w io.Writer, r io.Reader, bitsAllocated int) error {
+	size := bitsAllocated / 8
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := io.ReadFull(r, buf)
+		if n > 0 {
+			chunk := buf[:n-n%max(size, 1)]
+			for i := 0; size > 1 && i+size <= len(chunk); i += size {
+				for a, b := i, i+size-1; a < b; a, b = a+1, b-1 {
+					chunk[a], chunk[b] = chunk[b], chunk[a]
+				}
+			}
+			if _, werr := w.Write(chunk); werr != nil {
+				return werr
+			}
+		}
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
