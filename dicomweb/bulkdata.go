@@ -3,7 +3,6 @@ package dicomweb
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -51,7 +50,7 @@ func (s *Service) retrieveBulkData(c *gin.Context) error {
 		c.Header("Content-Type", `multipart/related; type="application/octet-stream"; boundary=`+mw.Boundary())
 		c.Status(http.StatusOK)
 		if part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/octet-stream"}}); err == nil {
-			io.Copy(part, rc)
+			copyPooled(part, rc)
 		}
 		mw.Close()
 		return nil
@@ -75,7 +74,7 @@ func (s *Service) retrieveBulkData(c *gin.Context) error {
 		status = http.StatusPartialContent
 	}
 	c.Status(status)
-	io.Copy(c.Writer, rc)
+	copyPooled(c.Writer, rc)
 	return nil
 }
 

@@ -71,7 +71,7 @@ func (s *Service) retrieveFrames(c *gin.Context) error {
 			return errorf(http.StatusNotFound, "not_found", "frame %d of %s: the instance has %d frames", n, sc, src.NumberOfFrames)
 		}
 	}
-	if len(index.Frames) < src.NumberOfFrames {
+	if index.count() < src.NumberOfFrames {
 		return errorf(http.StatusNotAcceptable, "not_acceptable",
 			"the frames of %s cannot be read one by one: its transfer syntax %s is not addressable by frame", sc, src.TransferSyntaxUID)
 	}
@@ -170,13 +170,13 @@ func nativeLabel(ts string) string {
 	return tsExplicitLE
 }
 
-func (s *Service) writeFrames(c *gin.Context, src queries.FrameSource, index ingest.FrameIndex, numbers []int, rep frameRep) error {
+func (s *Service) writeFrames(c *gin.Context, src queries.FrameSource, index *storedFrameIndex, numbers []int, rep frameRep) error {
 	ctx := c.Request.Context()
 	contentType := rep.mediaType + "; transfer-syntax=" + rep.transferSyntax
 	if !rep.multipart {
 		c.Header("Content-Type", contentType)
 		c.Status(http.StatusOK)
-		return s.copyFrame(ctx, c.Writer, src, index.Frames[numbers[0]-1], rep.swap)
+		return s.copyFrame(ctx, c.Writer, src, index.frame(numbers[0]), rep.swap)
 	}
 	mw := multipart.NewWriter(c.Writer)
 	c.Header("Content-Type", fmt.Sprintf(`multipart/related; type="%s"; boundary=%s`, rep.mediaType, mw.Boundary()))
@@ -186,7 +186,7 @@ func (s *Service) writeFrames(c *gin.Context, src queries.FrameSource, index ing
 		if err != nil {
 			return nil // the client is gone
 		}
-		if err := s.copyFrame(ctx, part, src, index.Frames[n-1], rep.swap); err != nil {
+		if err := s.copyFrame(ctx, part, src, index.frame(n), rep.swap); err != nil {
 			return nil
 		}
 	}
@@ -205,7 +205,7 @@ func (s *Service) copyFrame(ctx context.Context, w io.Writer, src queries.FrameS
 		if swap {
 			err = copySwapped(w, rc, src.BitsAllocated)
 		} else {
-			_, err = io.Copy(w, rc)
+			_, err = copyPooled(w, rc)
 		}
 		rc.Close()
 		if err != nil {

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -148,9 +147,7 @@ func (s *Service) storePart(ctx context.Context, part *multipart.Part, targetStu
 	}
 	defer up.Abort()
 	hash := sha256.New()
-	buf := copyBuffers.Get().(*[]byte)
-	n, err := io.CopyBuffer(io.MultiWriter(uploadWriter{up}, hash), part, *buf)
-	copyBuffers.Put(buf)
+	n, err := copyPooled(io.MultiWriter(uploadWriter{up}, hash), part)
 	if err != nil {
 		var we writeError
 		if errors.As(err, &we) {
@@ -220,10 +217,6 @@ func (s *Service) storePart(ctx context.Context, part *multipart.Part, targetStu
 		return r, nil
 	}
 }
-
-// copyBuffers hold the buffers that parts are copied through: larger than io.Copy's 32 KiB for
-// fewer system calls per instance, and reused rather than allocated per part.
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // ingestFailure maps a parse failure to its Failure Reason.
 func ingestFailure(err error) storeResult {

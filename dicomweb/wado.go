@@ -2,7 +2,6 @@ package dicomweb
 
 import (
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -42,7 +41,7 @@ func (s *Service) retrieveInstances(c *gin.Context) error {
 		c.Header("Content-Type", "application/dicom; transfer-syntax="+in.TransferSyntaxUID)
 		c.Header("Content-Length", fmt.Sprint(in.Size))
 		c.Status(http.StatusOK)
-		io.Copy(c.Writer, rc)
+		copyPooled(c.Writer, rc)
 		return nil
 	}
 	mw := multipart.NewWriter(c.Writer)
@@ -57,7 +56,7 @@ func (s *Service) retrieveInstances(c *gin.Context) error {
 		}
 		part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/dicom; transfer-syntax=" + in.TransferSyntaxUID}})
 		if err == nil {
-			_, err = io.Copy(part, rc)
+			_, err = copyPooled(part, rc)
 		}
 		rc.Close()
 		if err != nil {

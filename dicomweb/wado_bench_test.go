@@ -1,0 +1,78 @@
+package dicomweb_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/medimg/medimg/dicomweb"
+	"github.com/medimg/medimg/dicomweb/ingest/dicomgen"
+)
+
+// BenchmarkRetrieve measures WADO-RS on SQLite and the filesystem: series metadata of 200 and
+// 1,000 instances, one frame of a CT slice, frames 1 and 1,000 of a 2,000-frame instance (equal
+// times show the ranged read), and a 200-slice CT series (100 MB) as multipart.
+//
+//	go test -run '^$' -bench Retrieve -benchtime 200x ./dicomweb/
+func BenchmarkRetrieve(b *testing.B) {
+	s := newServer(b, "sqlite", dicomweb.Config{})
+	series := func(n int, spec dicomgen.Spec) (study, se string) {
+		spec.StudyInstanceUID, spec.SeriesInstanceUID = dicomgen.UID(), dicomgen.UID()
+		tmpl := newUIDTemplate(b, spec)
+		for i := 0; i < n; i += 20 {
+			var ps []part
+			for j := i; j < min(i+20, n); j++ {
+				ps = append(ps, dicomPart(tmpl.instance(benchInstances.Add(1))))
+			}
+			if r := s.stow(&testing.T{}, "/dicomweb/studies", stowContentType, multipartBody(b, "medimg-test-boundary", ps...)); r.status != 200 {
+				b.Fatalf("store: %d", r.status)
+			}
+		}
+		return spec.StudyInstanceUID, spec.SeriesInstanceUID
+	}
+	st200, se200 := series(200, dicomgen.Spec{Rows: 512, Columns: 512})
+	st1000, se1000 := series(1000, dicomgen.Spec{Rows: 16, Columns: 16})
+	ct := s.stored(&testing.T{}, generated(b, dicomgen.Spec{Rows: 512, Columns: 512}))
+	multi := s.stored(&testing.T{}, generated(b, dicomgen.Spec{Rows: 128, Columns: 128, NumberOfFrames: 2000}))
+
+	get := func(b *testing.B, path, accept string) int64 {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
+		req.Header.Set("Accept", accept)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+		return n
+	}
+	cases := []struct{ name, path, accept string }{
+		{"metadata_series_200", fmt.Sprintf("/dicomweb/studies/%s/series/%s/metadata", st200, se200), "application/dicom+json"},
+		{"metadata_series_1000", fmt.Sprintf("/dicomweb/studies/%s/series/%s/metadata", st1000, se1000), "application/dicom+json"},
+		{"frame_1_of_512x512_CT", ct + "/frames/1", cornerstoneAccept},
+		{"frame_1_of_2000", multi + "/frames/1", cornerstoneAccept},
+		{"frame_1000_of_2000", multi + "/frames/1000", cornerstoneAccept},
+		{"series_200_CT_100MB", fmt.Sprintf("/dicomweb/studies/%s/series/%s", st200, se200), `multipart/related; type="application/dicom"; transfer-syntax=*`},
+	}
+	for _, bc := range cases {
+		b.Run(bc.name, func(b *testing.B) {
+			durations := make([]time.Duration, 0, b.N)
+			var bytes int64
+			for b.Loop() {
+				start := time.Now()
+				bytes = get(b, bc.path, bc.accept)
+				durations = append(durations, time.Since(start))
+			}
+			b.SetBytes(bytes)
+			slices.Sort(durations)
+			b.ReportMetric(ms(durations[len(durations)/2]), "p50-ms")
+			b.ReportMetric(ms(durations[len(durations)*95/100]), "p95-ms")
+		})
+	}
+}
