@@ -1,0 +1,107 @@
+package pixels
+
+import (
+	"fmt"
+)
+
+// Transfer syntaxes Decode reads.
+const (
+	ImplicitVRLittleEndian     = "1.2.840.10008.1.2"
+	ExplicitVRLittleEndian     = "1.2.840.10008.1.2.1"
+	EncapsulatedUncompressedLE = "1.2.840.10008.1.2.1.98"
+	ExplicitVRBigEndian        = "1.2.840.10008.1.2.2"
+	RLELossless                = "1.2.840.10008.1.2.5"
+	JPEGBaseline8Bit           = "1.2.840.10008.1.2.4.50"
+	JPEGExtended12Bit          = "1.2.840.10008.1.2.4.51"
+)
+
+// unsupportedSyntaxes names the common syntaxes Decode refuses, for the error message.
+var unsupportedSyntaxes = map[string]string{
+	"1.2.840.10008.1.2.1.99":  "Deflated Explicit VR Little Endian",
+	"1.2.840.10008.1.2.4.57":  "JPEG Lossless",
+	"1.2.840.10008.1.2.4.70":  "JPEG Lossless SV1",
+	"1.2.840.10008.1.2.4.80":  "JPEG-LS Lossless",
+	"1.2.840.10008.1.2.4.81":  "JPEG-LS Near-Lossless",
+	"1.2.840.10008.1.2.4.90":  "JPEG 2000 Lossless",
+	"1.2.840.10008.1.2.4.91":  "JPEG 2000",
+	"1.2.840.10008.1.2.4.201": "HTJ2K Lossless",
+	"1.2.840.10008.1.2.4.202": "HTJ2K Lossless RPCL",
+	"1.2.840.10008.1.2.4.203": "HTJ2K",
+}
+
+// Decode turns one frame as stored into native little-endian pixel data: BitsAllocated bits per
+// sample, color interleaved (PlanarConfiguration 0) — the bytes of an Explicit VR Little Endian
+// frame. fragments are the frame's fragment values in order (one element for native data; several
+// are concatenated). The returned Format describes the result: BigEndian false, and for JPEG the
+// photometric interpretation of what image/jpeg produced (RGB for color, 8 bits).
+//
+// Native data keeps its bits as stored (no masking of the bits above HighBit) and YBR_FULL_422
+// stays subsampled; Render interprets both. The result may share memory with fragments for little
+// endian native data.
+func Decode(transferSyntax string, f Format, fragments [][]byte) ([]byte, Format, error) {
+	if name, ok := unsupportedSyntaxes[transferSyntax]; ok {
+		return nil, f, fmt.Errorf("%w: transfer syntax %s (%s)", ErrUnsupported, transferSyntax, name)
+	}
+	switch transferSyntax {
+	case ImplicitVRLittleEndian, ExplicitVRLittleEndian, EncapsulatedUncompressedLE, ExplicitVRBigEndian:
+		f.BigEndian = f.BigEndian || transferSyntax == ExplicitVRBigEndian
+		return decodeNative(f, join(fragments))
+	case RLELossless:
+		return decodeRLE(f, join(fragments))
+	case JPEGBaseline8Bit, JPEGExtended12Bit:
+		return decodeJPEG(f, join(fragments))
+	}
+	return nil, f, fmt.Errorf("%w: transfer syntax %s", ErrUnsupported, transferSyntax)
+}
+
+// join returns the fragments as one slice, without copying when there is only one.
+func join(fragments [][]byte) []byte {
+	if len(fragments) == 1 {
+		return fragments[0]
+	}
+	var n int
+	for _, b := range fragments {
+		n += len(b)
+	}
+	out := make([]byte, 0, n)
+	for _, b := range fragments {
+		out = append(out, b...)
+	}
+	return out
+}
+
+// decodeNative checks the length and swaps big endian samples into a new slice.
+func decodeNative(f Format, data []byte) ([]byte, Format, error) {
+	if err := f.check(); err != nil {
+		return nil, f, err
+	}
+	n := f.nativeSize()
+	if len(data) < n {
+		return nil, f, fmt.Errorf("%w: native frame of %d bytes, want %d", ErrCorrupt, len(data), n)
+	}
+	data = data[:n]
+	if !f.BigEndian {
+		return data, f, nil
+	}
+	out := swapped(data, f.bytesPerSample())
+	f.BigEndian = false
+	return out, f, nil
+}
+
+// swapped returns a copy of data with the bytes of each size-byte sample reversed.
+func swapped(data []byte, size int) []byte {
+	out := make([]byte, len(data))
+	switch size {
+	case 2:
+		for i := 0; i+1 < len(data); i += 2 {
+			out[i], out[i+1] = data[i+1], data[i]
+		}
+	case 4:
+		for i := 0; i+3 < len(data); i += 4 {
+			out[i], out[i+1], out[i+2], out[i+3] = data[i+3], data[i+2], data[i+1], data[i]
+		}
+	default:
+		copy(out, data)
+	}
+	return out
+}

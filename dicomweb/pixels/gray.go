@@ -1,0 +1,175 @@
+package pixels
+
+import (
+	"encoding/binary"
+	"image"
+	"math"
+)
+
+// renderGray maps each stored value through the modality LUT, the VOI window and the presentation
+// (inversion for MONOCHROME1).
+func renderGray(native []byte, f Format, win *Window) *image.Gray {
+	img := image.NewGray(image.Rect(0, 0, f.Columns, f.Rows))
+	slope, intercept := f.RescaleSlope, f.RescaleIntercept
+	if slope == 0 {
+		slope = 1
+	}
+	if f.BitsAllocated == 32 {
+		vals, lo, hi := stored32(native, f, len(img.Pix))
+		m := newGrayMap(f, win, slope, intercept, float64(lo), float64(hi))
+		mapValues(vals, lo, hi, m, img.Pix)
+		return img
+	}
+	renderGray16(native, f, win, slope, intercept, img.Pix)
+	return img
+}
+
+// renderGray16 renders 8- and 16-bit samples without an intermediate copy. A stored value read as
+// an index that orders like the values (the sign bit flipped for signed data) finds the range
+// present; the pipeline runs once per value of that range; a table by raw sample (garbage bits
+// included) then makes the per-pixel work one lookup.
+func renderGray16(native []byte, f Format, win *Window, slope, intercept float64, pix []uint8) {
+	shift := uint(f.HighBit+1-f.BitsStored) & 31
+	mask := uint32(1)<<f.BitsStored - 1
+	var flip uint32
+	if f.PixelRepresentation == 1 {
+		flip = 1 << (f.BitsStored - 1)
+	}
+	index := func(raw uint32) uint32 { return raw>>shift&mask ^ flip }
+	n := len(pix)
+	lo, hi := mask, uint32(0)
+	if f.BitsAllocated == 8 {
+		for _, b := range native[:n] {
+			i := index(uint32(b))
+			lo, hi = min(lo, i), max(hi, i)
+		}
+	} else {
+		for p := range n {
+			i := index(uint32(binary.LittleEndian.Uint16(native[2*p:])))
+			lo, hi = min(lo, i), max(hi, i)
+		}
+	}
+	// The stored value of index i is i-flip.
+	base := float64(lo) - float64(flip)
+	m := newGrayMap(f, win, slope, intercept, base, float64(hi)-float64(flip))
+	byIndex := make([]uint8, hi-lo+1)
+	for i := range byIndex {
+		byIndex[i] = m.apply(base + float64(i))
+	}
+	var byRaw [1 << 16]uint8
+	rawCount := uint32(1) << f.BitsAllocated
+	for raw := range rawCount {
+		if i := index(raw); i >= lo && i <= hi {
+			byRaw[raw] = byIndex[i-lo]
+		}
+	}
+	if f.BitsAllocated == 8 {
+		for p, b := range native[:n] {
+			pix[p] = byRaw[b]
+		}
+		return
+	}
+	src := native[:2*n]
+	for p := range pix {
+		pix[p] = byRaw[binary.LittleEndian.Uint16(src[2*p:])]
+	}
+}
+
+// stored32 extracts the BitsStored-bit values of 32-bit samples (sign-extended when signed; 64 bits
+// hold the unsigned ones) with their min and max.
+func stored32(native []byte, f Format, n int) (vals []int64, lo, hi int64) {
+	vals = make([]int64, n)
+	shift := uint(f.HighBit + 1 - f.BitsStored)
+	up := uint(64 - f.BitsStored)
+	signed := f.PixelRepresentation == 1
+	for i := range vals {
+		u := uint64(binary.LittleEndian.Uint32(native[4*i:])>>shift) << up
+		if signed {
+			vals[i] = int64(u) >> up
+		} else {
+			vals[i] = int64(u >> up)
+		}
+	}
+	lo, hi = vals[0], vals[0]
+	for _, v := range vals {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return vals, lo, hi
+}
+
+// mapValues writes m(v) for each value into pix, through a LUT over [lo, hi] when that is smaller
+// than the frame.
+func mapValues(vals []int64, lo, hi int64, m grayMap, pix []uint8) {
+	if hi-lo >= int64(len(vals)) {
+		for i, v := range vals {
+			pix[i] = m.apply(float64(v))
+		}
+		return
+	}
+	lut := make([]uint8, int(hi-lo)+1)
+	for i := range lut {
+		lut[i] = m.apply(float64(lo) + float64(i))
+	}
+	pix = pix[:len(vals)]
+	for i, v := range vals {
+		pix[i] = lut[v-lo]
+	}
+}
+
+// grayMap is the whole grayscale pipeline from a stored value to an 8-bit output.
+type grayMap struct {
+	slope, intercept float64
+	win              Window
+	invert           bool
+}
+
+// newGrayMap chooses the window: the requested one, else the first stored one, else min/max of
+// the modality values of the stored range [lo, hi].
+func newGrayMap(f Format, win *Window, slope, intercept, lo, hi float64) grayMap {
+	m := grayMap{slope: slope, intercept: intercept, invert: f.Photometric == Monochrome1}
+	switch {
+	case win != nil:
+		m.win = *win
+	case len(f.WindowCenter) > 0 && len(f.WindowWidth) > 0 && f.WindowWidth[0] > 0:
+		m.win = Window{Center: f.WindowCenter[0], Width: f.WindowWidth[0], Function: f.VOILUTFunction}
+	default:
+		a, b := lo*slope+intercept, hi*slope+intercept
+		a, b = min(a, b), max(a, b)
+		m.win = Window{Center: (a + b) / 2, Width: b - a, Function: LinearExact}
+	}
+	return m
+}
+
+func (m grayMap) apply(stored float64) uint8 {
+	y := voi(stored*m.slope+m.intercept, m.win)
+	if m.invert {
+		y = 255 - y
+	}
+	return uint8(math.Round(y))
+}
+
+// voi applies a window (PS3.3 C.11.2.1.2 and C.11.2.1.3) with an output range of 0–255.
+func voi(x float64, w Window) float64 {
+	const ymax = 255
+	c, width := w.Center, w.Width
+	switch w.Function {
+	case LinearExact:
+		switch {
+		case x <= c-width/2:
+			return 0
+		case x > c+width/2:
+			return ymax
+		}
+		return ((x-c)/width + 0.5) * ymax
+	case Sigmoid:
+		return ymax / (1 + math.Exp(-4*(x-c)/width))
+	}
+	switch {
+	case x <= c-0.5-(width-1)/2:
+		return 0
+	case x > c-0.5+(width-1)/2:
+		return ymax
+	}
+	// Here width > 1: a narrower window is a threshold at c-0.5, handled above.
+	return ((x-(c-0.5))/(width-1) + 0.5) * ymax
+}
