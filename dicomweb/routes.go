@@ -2,6 +2,11 @@ package dicomweb
 
 import "github.com/gin-gonic/gin"
 
+// URIRoutes registers the WADO-URI service (PS3.18 §9), mounted at /wado by the command.
+func (s *Service) URIRoutes(r gin.IRouter) {
+	r.GET("", handle(s.log, s.retrieveWADOURI))
+}
+
 // Routes registers the whole DICOMweb surface on r (mounted at /dicomweb by the command), in
 // PS3.18 order, so that a URL leads straight to its handler.
 func (s *Service) Routes(r gin.IRouter) {
@@ -16,6 +21,14 @@ func (s *Service) Routes(r gin.IRouter) {
 	r.GET("/studies/:study/series/:series/instances/:instance/metadata", h(s.retrieveMetadata))
 	r.GET("/studies/:study/series/:series/instances/:instance/frames/:frames", h(s.retrieveFrames))
 	r.GET("/studies/:study/series/:series/instances/:instance/bulkdata/*path", h(s.retrieveBulkData))
+	r.GET("/studies/:study/rendered", h(s.retrieveRendered))
+	r.GET("/studies/:study/series/:series/rendered", h(s.retrieveRendered))
+	r.GET("/studies/:study/series/:series/instances/:instance/rendered", h(s.retrieveRendered))
+	r.GET("/studies/:study/series/:series/instances/:instance/frames/:frames/rendered", h(s.retrieveRendered))
+	r.GET("/studies/:study/thumbnail", h(s.retrieveThumbnail))
+	r.GET("/studies/:study/series/:series/thumbnail", h(s.retrieveThumbnail))
+	r.GET("/studies/:study/series/:series/instances/:instance/thumbnail", h(s.retrieveThumbnail))
+	r.GET("/studies/:study/series/:series/instances/:instance/frames/:frames/thumbnail", h(s.retrieveThumbnail))
 
 	// Search (PS3.18 §10.6).
 	r.GET("/studies", h(s.searchForStudies))

@@ -55,6 +55,7 @@ func newServer(t testing.TB, engine string, cfg dicomweb.Config, wrap ...func(st
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	svc.Routes(r.Group("/dicomweb"))
+	svc.URIRoutes(r.Group("/wado"))
 	ts := httptest.NewServer(r)
 	t.Cleanup(ts.Close)
 	return &server{Server: ts, store: store, blobs: blobs, dir: dir}

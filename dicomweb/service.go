@@ -42,6 +42,8 @@ type Service struct {
 	blobs   storage.Store
 	log     *slog.Logger
 	metrics *metrics
+	// rendered caches /rendered and /thumbnail images.
+	rendered *renderCache
 }
 
 // New returns the DICOMweb service; its metrics are registered on reg.
@@ -57,7 +59,7 @@ func New(cfg Config, store *queries.Store, blobs storage.Store, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, store: store, blobs: blobs, log: log, metrics: m}, nil
+	return &Service{cfg: cfg, store: store, blobs: blobs, log: log, metrics: m, rendered: newRenderCache(64 << 20)}, nil
 }
 
 // metrics are the DICOMweb-specific series; HTTP request metrics are the router's.

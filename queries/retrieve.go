@@ -138,3 +138,15 @@ func (s *Store) GetFrameSource(ctx context.Context, sc Scope) (FrameSource, erro
 		Frames: r.Frames, BulkData: r.BulkData,
 	}, nil
 }
+
+// GetInstanceMetadata returns the stored PS3.18 Annex F metadata of one instance (for rendering,
+// which needs the Image Pixel attributes without parsing the file).
+func (s *Store) GetInstanceMetadata(ctx context.Context, sc Scope) (string, error) {
+	md, err := s.reader().GetInstanceMetadata(ctx, sqlcdb.GetInstanceMetadataParams{
+		StudyUid: sc.StudyUID, SeriesUid: sc.SeriesUID, SopInstanceUid: sc.SOPInstanceUID,
+	})
+	if err != nil {
+		return "", notFound(err, "%s", sc)
+	}
+	return md, nil
+}

@@ -230,6 +230,11 @@ func TestErrorsAreJSONAndCORS(t *testing.T) {
 	if resp.StatusCode != 415 || resp.Header.Get("Access-Control-Allow-Origin") == "" {
 		t.Errorf("an error response lacks CORS headers: %d %v", resp.StatusCode, resp.Header)
 	}
+	for _, h := range []string{"Content-Type", "Content-Length", "Content-Range", "Accept-Ranges", "ETag", "Warning", "Location"} {
+		if !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), h) {
+			t.Errorf("Access-Control-Expose-Headers lacks %s", h)
+		}
+	}
 	req.Header.Set("Origin", "https://evil.example.org")
 	req.Body = io.NopCloser(strings.NewReader("x"))
 	resp, _ = http.DefaultClient.Do(req)

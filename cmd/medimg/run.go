@@ -155,5 +155,6 @@ func newRouter(cfg config, log *slog.Logger, reg *prometheus.Registry, store *qu
 	})
 	operations(r, reg, store)
 	dw.Routes(r.Group("/dicomweb"))
+	dw.URIRoutes(r.Group("/wado"))
 	return r, nil
 }

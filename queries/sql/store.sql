@@ -168,3 +168,10 @@ FROM instances i
 JOIN series se ON se.pk = i.series_pk
 JOIN studies st ON st.pk = i.study_pk
 WHERE st.study_uid = $1 AND se.series_uid = $2 AND i.sop_instance_uid = $3;
+
+-- name: GetInstanceMetadata :one
+SELECT i.metadata
+FROM instances i
+JOIN series se ON se.pk = i.series_pk
+JOIN studies st ON st.pk = i.study_pk
+WHERE st.study_uid = $1 AND se.series_uid = $2 AND i.sop_instance_uid = $3;

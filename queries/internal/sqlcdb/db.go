@@ -60,6 +60,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getInstanceInSeriesStmt, err = db.PrepareContext(ctx, getInstanceInSeries); err != nil {
 		return nil, fmt.Errorf("error preparing query GetInstanceInSeries: %w", err)
 	}
+	if q.getInstanceMetadataStmt, err = db.PrepareContext(ctx, getInstanceMetadata); err != nil {
+		return nil, fmt.Errorf("error preparing query GetInstanceMetadata: %w", err)
+	}
 	if q.getInstanceRefStmt, err = db.PrepareContext(ctx, getInstanceRef); err != nil {
 		return nil, fmt.Errorf("error preparing query GetInstanceRef: %w", err)
 	}
@@ -177,6 +180,11 @@ func (q *Queries) Close() error {
 	if q.getInstanceInSeriesStmt != nil {
 		if cerr := q.getInstanceInSeriesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getInstanceInSeriesStmt: %w", cerr)
+		}
+	}
+	if q.getInstanceMetadataStmt != nil {
+		if cerr := q.getInstanceMetadataStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getInstanceMetadataStmt: %w", cerr)
 		}
 	}
 	if q.getInstanceRefStmt != nil {
@@ -320,6 +328,7 @@ type Queries struct {
 	getFrameSourceStmt         *sql.Stmt
 	getInstanceStmt            *sql.Stmt
 	getInstanceInSeriesStmt    *sql.Stmt
+	getInstanceMetadataStmt    *sql.Stmt
 	getInstanceRefStmt         *sql.Stmt
 	getSeriesStmt              *sql.Stmt
 	getSeriesInStudyStmt       *sql.Stmt
@@ -356,6 +365,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getFrameSourceStmt:         q.getFrameSourceStmt,
 		getInstanceStmt:            q.getInstanceStmt,
 		getInstanceInSeriesStmt:    q.getInstanceInSeriesStmt,
+		getInstanceMetadataStmt:    q.getInstanceMetadataStmt,
 		getInstanceRefStmt:         q.getInstanceRefStmt,
 		getSeriesStmt:              q.getSeriesStmt,
 		getSeriesInStudyStmt:       q.getSeriesInStudyStmt,

@@ -243,6 +243,27 @@ func (q *Queries) GetInstanceInSeries(ctx context.Context, arg GetInstanceInSeri
 	return i, err
 }
 
+const getInstanceMetadata = `-- name: GetInstanceMetadata :one
+SELECT i.metadata
+FROM instances i
+JOIN series se ON se.pk = i.series_pk
+JOIN studies st ON st.pk = i.study_pk
+WHERE st.study_uid = $1 AND se.series_uid = $2 AND i.sop_instance_uid = $3
+`
+
+type GetInstanceMetadataParams struct {
+	StudyUid       string
+	SeriesUid      string
+	SopInstanceUid string
+}
+
+func (q *Queries) GetInstanceMetadata(ctx context.Context, arg GetInstanceMetadataParams) (string, error) {
+	row := q.queryRow(ctx, q.getInstanceMetadataStmt, getInstanceMetadata, arg.StudyUid, arg.SeriesUid, arg.SopInstanceUid)
+	var metadata string
+	err := row.Scan(&metadata)
+	return metadata, err
+}
+
 const getInstanceRef = `-- name: GetInstanceRef :one
 SELECT i.pk, i.series_pk, i.study_pk, i.blob_key
 FROM instances i

@@ -1,0 +1,169 @@
+package dicomweb
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/medimg/medimg/dicomweb/ingest"
+	"github.com/medimg/medimg/dicomweb/pixels"
+	"github.com/medimg/medimg/queries"
+)
+
+// renderSource is what rendering one instance needs, all from the index: the file, its frame
+// index, and the pixel attributes from the stored metadata.
+type renderSource struct {
+	src    queries.FrameSource
+	index  *storedFrameIndex
+	format pixels.Format
+}
+
+func (s *Service) loadRenderSource(ctx context.Context, sc queries.Scope) (*renderSource, error) {
+	src, err := s.store.GetFrameSource(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	index, err := decodeFrameIndex(src.Frames)
+	if err != nil {
+		return nil, err
+	}
+	md, err := s.store.GetInstanceMetadata(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	f, err := pixelFormat(md, src.TransferSyntaxUID)
+	if err != nil {
+		return nil, errorf(http.StatusNotAcceptable, "not_acceptable", "%s cannot be rendered: %v", sc, err)
+	}
+	if index.count() < src.NumberOfFrames || src.NumberOfFrames == 0 {
+		return nil, errorf(http.StatusNotAcceptable, "not_acceptable", "%s has no frames that can be read one by one (transfer syntax %s)", sc, src.TransferSyntaxUID)
+	}
+	return &renderSource{src: src, index: index, format: f}, nil
+}
+
+// render reads frame n (1-based), decodes and renders it, and encodes it as mediaType.
+func (s *Service) render(ctx context.Context, rs *renderSource, n int, opts pixels.RenderOptions, mediaType string) ([]byte, error) {
+	if n < 1 || n > rs.src.NumberOfFrames {
+		return nil, errorf(http.StatusNotFound, "not_found", "frame %d: the instance has %d frames", n, rs.src.NumberOfFrames)
+	}
+	key := fmt.Sprintf("%s|%d|%s|%d|%d|%d", rs.src.SHA256, n, mediaType, opts.ViewportWidth, opts.ViewportHeight, opts.Quality)
+	if w := opts.Window; w != nil {
+		key += fmt.Sprintf("|%g|%g|%s", w.Center, w.Width, w.Function)
+	}
+	if b, ok := s.rendered.get(key); ok {
+		return b, nil
+	}
+	var fragments [][]byte
+	for _, r := range rs.index.frame(n) {
+		b, err := s.readRange(ctx, rs.src.BlobKey, r)
+		if err != nil {
+			return nil, err
+		}
+		fragments = append(fragments, b)
+	}
+	native, f, err := pixels.Decode(rs.src.TransferSyntaxUID, rs.format, fragments)
+	if err != nil {
+		return nil, renderError(err, rs.src.TransferSyntaxUID)
+	}
+	img, err := pixels.Render(native, f, opts)
+	if err != nil {
+		return nil, renderError(err, rs.src.TransferSyntaxUID)
+	}
+	var buf bytes.Buffer
+	if err := pixels.Encode(&buf, img, mediaType, opts.Quality); err != nil {
+		return nil, renderError(err, rs.src.TransferSyntaxUID)
+	}
+	s.rendered.put(key, buf.Bytes())
+	return buf.Bytes(), nil
+}
+
+// renderError maps the pixel pipeline's errors: options the client got wrong are 400, what we
+// cannot decode is 406 naming the transfer syntax, anything else (corrupt data) is a 500 for the log.
+func renderError(err error, ts string) error {
+	switch {
+	case errors.Is(err, pixels.ErrBadOptions):
+		return badRequest("%v", err)
+	case errors.Is(err, pixels.ErrUnsupported):
+		return errorf(http.StatusNotAcceptable, "not_acceptable", "cannot render pixel data in transfer syntax %s: %v", ts, err)
+	default:
+		return fmt.Errorf("dicomweb: render: %w", err)
+	}
+}
+
+func (s *Service) readRange(ctx context.Context, key string, r ingest.Range) ([]byte, error) {
+	rc, err := s.blobs.Open(ctx, key, r.Offset, r.Length)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b := make([]byte, r.Length)
+	if _, err := io.ReadFull(rc, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// pixelFormat reads the Image Pixel, Modality LUT and VOI LUT attributes from stored metadata.
+func pixelFormat(metadata, transferSyntax string) (pixels.Format, error) {
+	var md map[string]struct {
+		Value []json.RawMessage `json:"Value"`
+	}
+	if err := json.Unmarshal([]byte(metadata), &md); err != nil {
+		return pixels.Format{}, err
+	}
+	num := func(tag string, def float64) float64 {
+		if v := md[tag].Value; len(v) > 0 {
+			if f, err := strconv.ParseFloat(strings.Trim(string(v[0]), `"`), 64); err == nil {
+				return f
+			}
+		}
+		return def
+	}
+	nums := func(tag string) []float64 {
+		var out []float64
+		for _, v := range md[tag].Value {
+			if f, err := strconv.ParseFloat(strings.Trim(string(v), `"`), 64); err == nil {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	str := func(tag string) string {
+		var s string
+		if v := md[tag].Value; len(v) > 0 {
+			json.Unmarshal(v[0], &s)
+		}
+		return strings.TrimSpace(s)
+	}
+	if _, ok := md["7FE00010"]; !ok {
+		return pixels.Format{}, errors.New("it has no pixel data")
+	}
+	bits := int(num("00280100", 0))
+	f := pixels.Format{
+		Rows:                int(num("00280010", 0)),
+		Columns:             int(num("00280011", 0)),
+		SamplesPerPixel:     int(num("00280002", 1)),
+		BitsAllocated:       bits,
+		BitsStored:          int(num("00280101", float64(bits))),
+		HighBit:             int(num("00280102", float64(bits-1))),
+		PixelRepresentation: int(num("00280103", 0)),
+		PlanarConfiguration: int(num("00280006", 0)),
+		Photometric:         str("00280004"),
+		RescaleSlope:        num("00281053", 1),
+		RescaleIntercept:    num("00281052", 0),
+		WindowCenter:        nums("00281050"),
+		WindowWidth:         nums("00281051"),
+		VOILUTFunction:      str("00281056"),
+		BigEndian:           transferSyntax == tsExplicitBE,
+	}
+	if f.Photometric == "" {
+		f.Photometric = pixels.Monochrome2
+	}
+	return f, nil
+}

@@ -1,0 +1,154 @@
+package dicomweb_test
+
+import (
+	"bytes"
+	"image"
+	_ "image/jpeg"
+	_ "image/png"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/medimg/medimg/dicomweb"
+	"github.com/medimg/medimg/dicomweb/ingest/dicomgen"
+)
+
+// decodeImage decodes a rendered body and returns its format and size.
+func decodeImage(t *testing.T, b []byte) (string, image.Point) {
+	t.Helper()
+	img, format, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("not an image: %v (%d bytes)", err, len(b))
+	}
+	return format, img.Bounds().Size()
+}
+
+func TestRendered(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		s := newServer(t, engine, dicomweb.Config{})
+		inst := s.stored(t, generated(t, dicomgen.Spec{Rows: 64, Columns: 48, Seed: 5, WindowCenter: 2048, WindowWidth: 4096}))
+		multi := s.stored(t, generated(t, dicomgen.Spec{Rows: 32, Columns: 32, NumberOfFrames: 3}))
+
+		r := s.get(t, inst+"/rendered")
+		if format, size := decodeImage(t, r.body); r.status != 200 || format != "jpeg" || size != image.Pt(48, 64) ||
+			r.header.Get("Content-Type") != "image/jpeg" || r.header.Get("Cross-Origin-Resource-Policy") != "cross-origin" {
+			t.Errorf("rendered: %d %s %v %v", r.status, format, size, r.header)
+		}
+		if format, _ := decodeImage(t, s.get(t, inst+"/rendered", "Accept", "image/png").body); format != "png" {
+			t.Errorf("Accept image/png gave %s", format)
+		}
+		if _, size := decodeImage(t, s.get(t, inst+"/rendered?viewport=24,24").body); size != image.Pt(18, 24) {
+			t.Errorf("viewport 24,24 of 48×64 gave %v, want 18×24 (aspect kept)", size)
+		}
+		a := s.get(t, inst+"/rendered?window=100,200", "Accept", "image/png")
+		b := s.get(t, inst+"/rendered?window=3000,500", "Accept", "image/png")
+		if bytes.Equal(a.body, b.body) {
+			t.Error("the window parameter does not change the image")
+		}
+		for path, status := range map[string]int{
+			inst + "/rendered?window=1":        400,
+			inst + "/rendered?window=a,b":      400,
+			inst + "/rendered?viewport=x,1":    400,
+			inst + "/rendered?quality=0":       400,
+			inst + "/frames/0/rendered":        400,
+			inst + "/frames/2/rendered":        404,
+			"/dicomweb/studies/1.2.3/rendered": 404,
+		} {
+			if r := s.get(t, path); r.status != status {
+				t.Errorf("%s: %d, want %d (%s)", path, r.status, status, r.body)
+			}
+		}
+		if r := s.get(t, inst+"/rendered", "Accept", "text/html"); r.status != http.StatusNotAcceptable {
+			t.Errorf("Accept text/html: %d", r.status)
+		}
+		// Frames: one is an image, several are multipart; a multi-frame instance renders every frame.
+		if format, _ := decodeImage(t, s.get(t, multi+"/frames/2/rendered").body); format != "jpeg" {
+			t.Errorf("frame rendered: %s", format)
+		}
+		if types, bodies := parts(t, s.get(t, multi+"/frames/1,3/rendered")); len(bodies) != 2 || types[0] != "image/jpeg" {
+			t.Errorf("two frames rendered: %d parts %q", len(bodies), types)
+		}
+		if _, bodies := parts(t, s.get(t, multi+"/rendered")); len(bodies) != 3 {
+			t.Errorf("multi-frame instance rendered: %d parts, want 3", len(bodies))
+		}
+	})
+}
+
+func TestRenderedCompressed(t *testing.T) {
+	s := newServer(t, "sqlite", dicomweb.Config{})
+	rle := s.stored(t, variant(t, "mr_rle.dcm"))
+	if r := s.get(t, rle+"/rendered"); r.status != 200 {
+		t.Errorf("RLE rendered: %d %s", r.status, r.body)
+	}
+	jpegLossless := s.stored(t, variant(t, "ct_multiframe_jpeg_lossless_fragments.dcm"))
+	if r := s.get(t, jpegLossless+"/frames/1/rendered"); r.status != http.StatusNotAcceptable || !strings.Contains(string(r.body), "1.2.840.10008.1.2.4.70") {
+		t.Errorf("JPEG lossless rendered: %d %s; want 406 naming the syntax", r.status, r.body)
+	}
+}
+
+func TestThumbnails(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		s := newServer(t, engine, dicomweb.Config{})
+		study, series := dicomgen.UID(), dicomgen.UID()
+		var ps []part
+		for i := range 3 {
+			ps = append(ps, dicomPart(generated(t, dicomgen.Spec{StudyInstanceUID: study, SeriesInstanceUID: series, Rows: 256, Columns: 512, InstanceNumber: i + 1})))
+		}
+		resp := s.stowParts(t, ps...)
+		if resp.status != 200 {
+			t.Fatalf("store: %d", resp.status)
+		}
+		inst := strings.TrimPrefix(resp.referenced[0].retrieveURL, s.URL)
+		for _, path := range []string{
+			"/dicomweb/studies/" + study + "/thumbnail",
+			"/dicomweb/studies/" + study + "/series/" + series + "/thumbnail",
+			inst + "/thumbnail",
+			inst + "/frames/1/thumbnail",
+		} {
+			r := s.get(t, path)
+			if format, size := decodeImage(t, r.body); r.status != 200 || format != "jpeg" || size != image.Pt(128, 64) {
+				t.Errorf("%s: %d %s %v; want a 128×64 JPEG", path, r.status, format, size)
+			}
+		}
+		if _, size := decodeImage(t, s.get(t, inst+"/thumbnail?viewport=64,64").body); size != image.Pt(64, 32) {
+			t.Errorf("thumbnail viewport: %v", size)
+		}
+	})
+}
+
+func TestWADOURI(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		s := newServer(t, engine, dicomweb.Config{})
+		spec := dicomgen.Spec{Rows: 64, Columns: 64}.WithDefaults()
+		file := generated(t, spec)
+		s.stored(t, file)
+		base := "/wado?requestType=WADO&studyUID=" + spec.StudyInstanceUID + "&seriesUID=" + spec.SeriesInstanceUID + "&objectUID=" + spec.SOPInstanceUID
+		// As OHIF's wadouri image loader asks.
+		r := s.get(t, base+"&contentType=application/dicom&transferSyntax=*")
+		if r.status != 200 || !bytes.Equal(r.body, file) || r.header.Get("Content-Type") != "application/dicom" {
+			t.Errorf("application/dicom: %d, %d bytes", r.status, len(r.body))
+		}
+		if format, size := decodeImage(t, s.get(t, base).body); format != "jpeg" || size != image.Pt(64, 64) {
+			t.Errorf("default JPEG: %s %v", format, size)
+		}
+		if format, size := decodeImage(t, s.get(t, base+"&contentType=image/png&rows=32&columns=32&windowCenter=100&windowWidth=50").body); format != "png" || size != image.Pt(32, 32) {
+			t.Errorf("PNG 32×32: %s %v", format, size)
+		}
+		for query, status := range map[string]int{
+			"/wado?requestType=WADO":                              400,
+			strings.Replace(base, "WADO&", "RS&", 1):              400,
+			base + "&contentType=text/html":                       406,
+			base + "&frameNumber=0":                               400,
+			base + "&frameNumber=2":                               404,
+			base + "&windowCenter=40":                             400,
+			base + "&rows=abc":                                    400,
+			strings.Replace(base, "objectUID=", "objectUID=9", 1): 404,
+			strings.Replace(base, "objectUID=", "objectUID=x", 1): 400,
+			base + "&contentType=application/dicom&transferSyntax=1.2.840.10008.1.2.4.50": 406,
+		} {
+			if r := s.get(t, query); r.status != status {
+				t.Errorf("%s: %d, want %d (%s)", query, r.status, status, r.body)
+			}
+		}
+	})
+}
