@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/medimg/medimg/dicomweb/ingest"
+	"github.com/medimg/medimg/dicomweb/pixels"
 	"github.com/medimg/medimg/queries"
 )
 
@@ -44,7 +45,11 @@ type frameRep struct {
 	mediaType      string // of the body (single part) or of each part
 	transferSyntax string // labelled on the Content-Type
 	swap           bool   // native big endian sent as little endian
+	decode         bool   // compressed frames decoded to native Explicit VR Little Endian
 }
+
+// decodable lists the compressed syntaxes whose frames the pixel pipeline decodes to native.
+var decodable = map[string]bool{pixels.RLELossless: true, pixels.JPEGBaseline8Bit: true}
 
 // retrieveFrames is the Frames resource (PS3.18 §10.4.1.1.4): one ranged read of the stored file
 // per frame (per fragment for encapsulated data), from the frame index made at store time.
@@ -78,6 +83,9 @@ func (s *Service) retrieveFrames(c *gin.Context) error {
 	rep, err := chooseFrameRep(c.GetHeader("Accept"), src.TransferSyntaxUID, len(numbers) == 1)
 	if err != nil {
 		return err
+	}
+	if rep.decode {
+		return s.writeDecodedFrames(c, sc, numbers, rep)
 	}
 	return s.writeFrames(c, src, index, numbers, rep)
 }
@@ -120,7 +128,12 @@ func chooseFrameRep(accept, ts string, single bool) (frameRep, error) {
 			asStored := w.transferSyntax == "*" || w.transferSyntax == ts ||
 				(w.transferSyntax == "" && want != "application/octet-stream")
 			if !asStored {
-				continue
+				native := (want == "application/octet-stream" || want == "") && (w.transferSyntax == "" || w.transferSyntax == tsExplicitLE)
+				if !native || !decodable[ts] {
+					continue
+				}
+				rep.mediaType, rep.transferSyntax, rep.decode = "application/octet-stream", tsExplicitLE, true
+				return rep, nil
 			}
 			switch {
 			case want == "application/octet-stream":
@@ -156,7 +169,12 @@ func chooseFrameRep(accept, ts string, single bool) (frameRep, error) {
 	}
 	offers := "multipart/related; type=\"application/octet-stream\" (transfer-syntax " + nativeLabel(ts) + " or *)"
 	if compressed {
-		offers = fmt.Sprintf("multipart/related; type=%q or \"application/octet-stream\"; transfer-syntax=%s (or *); decoding %s to native is not available", codec, ts, ts)
+		offers = fmt.Sprintf("multipart/related; type=%q or \"application/octet-stream\"; transfer-syntax=%s (or *)", codec, ts)
+		if decodable[ts] {
+			offers += ", or decoded as application/octet-stream; transfer-syntax=" + tsExplicitLE
+		} else {
+			offers += "; decoding " + ts + " to native is not available"
+		}
 	}
 	return frameRep{}, notAcceptable(accept, offers)
 }
@@ -189,6 +207,60 @@ func (s *Service) writeFrames(c *gin.Context, src queries.FrameSource, index *st
 		if err := s.copyFrame(ctx, part, src, index.frame(n), rep.swap); err != nil {
 			return nil
 		}
+	}
+	mw.Close()
+	return nil
+}
+
+// writeDecodedFrames sends compressed frames decoded to native little-endian pixels, one frame in
+// memory at a time. The first frame is decoded before the status is sent, so that corrupt data is
+// an error response rather than a cut body.
+func (s *Service) writeDecodedFrames(c *gin.Context, sc queries.Scope, numbers []int, rep frameRep) error {
+	ctx := c.Request.Context()
+	rs, err := s.loadRenderSource(ctx, sc)
+	if err != nil {
+		return err
+	}
+	decode := func(n int) ([]byte, error) {
+		var fragments [][]byte
+		for _, r := range rs.index.frame(n) {
+			b, err := s.readRange(ctx, rs.src.BlobKey, r)
+			if err != nil {
+				return nil, err
+			}
+			fragments = append(fragments, b)
+		}
+		native, _, err := pixels.Decode(rs.src.TransferSyntaxUID, rs.format, fragments)
+		if err != nil {
+			return nil, renderError(err, rs.src.TransferSyntaxUID)
+		}
+		return native, nil
+	}
+	first, err := decode(numbers[0])
+	if err != nil {
+		return err
+	}
+	contentType := rep.mediaType + "; transfer-syntax=" + rep.transferSyntax
+	if !rep.multipart {
+		c.Data(http.StatusOK, contentType, first)
+		return nil
+	}
+	mw := multipart.NewWriter(c.Writer)
+	c.Header("Content-Type", fmt.Sprintf(`multipart/related; type="%s"; boundary=%s`, rep.mediaType, mw.Boundary()))
+	c.Status(http.StatusOK)
+	for i, n := range numbers {
+		frame := first
+		if i > 0 {
+			if frame, err = decode(n); err != nil {
+				s.log.ErrorContext(ctx, "frames: decode; response cut", "scope", sc.String(), "frame", n, "err", err)
+				return nil
+			}
+		}
+		part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {contentType}})
+		if err != nil {
+			return nil
+		}
+		part.Write(frame)
 	}
 	mw.Close()
 	return nil

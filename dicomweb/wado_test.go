@@ -185,6 +185,15 @@ func TestRetrieveFramesRealFiles(t *testing.T) {
 			if types[0] != "image/dicom-rle; transfer-syntax=1.2.840.10008.1.2.5" {
 				t.Errorf("RLE frame as image/dicom-rle: %q", types[0])
 			}
+			// Native Explicit VR Little Endian asked: decoded, equal to the uncompressed MR's pixels.
+			types, bodies = parts(t, s.get(t, inst+"/frames/1", "Accept", `multipart/related; type="application/octet-stream"`))
+			if !bytes.Equal(bodies[0], mrFrame) || types[0] != "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1" {
+				t.Errorf("decoded RLE frame: %q, equal to the native MR frame: %v", types[0], bytes.Equal(bodies[0], mrFrame))
+			}
+			single := s.get(t, inst+"/frames/1", "Accept", "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1")
+			if single.status != 200 || !bytes.Equal(single.body, mrFrame) {
+				t.Errorf("decoded single-part RLE frame: %d", single.status)
+			}
 		})
 		t.Run("jpeg_fragments_grouped_into_frames", func(t *testing.T) {
 			s := fresh(t)
