@@ -14,7 +14,8 @@ import (
 
 // BenchmarkRetrieve measures WADO-RS on SQLite and the filesystem: series metadata of 200 and
 // 1,000 instances, one frame of a CT slice, frames 1 and 1,000 of a 2,000-frame instance (equal
-// times show the ranged read), and a 200-slice CT series (100 MB) as multipart.
+// times show the ranged read), the rendered JPEG and thumbnail of a CT slice (cached after the
+// first request), and a 200-slice CT series (100 MB) as multipart.
 //
 //	go test -run '^$' -bench Retrieve -benchtime 200x ./dicomweb/
 func BenchmarkRetrieve(b *testing.B) {
@@ -58,6 +59,8 @@ func BenchmarkRetrieve(b *testing.B) {
 		{"frame_1_of_512x512_CT", ct + "/frames/1", cornerstoneAccept},
 		{"frame_1_of_2000", multi + "/frames/1", cornerstoneAccept},
 		{"frame_1000_of_2000", multi + "/frames/1000", cornerstoneAccept},
+		{"rendered_jpeg_512x512_CT", ct + "/rendered", "image/jpeg"},
+		{"thumbnail_512x512_CT", ct + "/thumbnail", "image/jpeg"},
 		{"series_200_CT_100MB", fmt.Sprintf("/dicomweb/studies/%s/series/%s", st200, se200), `multipart/related; type="application/dicom"; transfer-syntax=*`},
 	}
 	for _, bc := range cases {
