@@ -145,6 +145,8 @@ func TestWADOURI(t *testing.T) {
 			strings.Replace(base, "objectUID=", "objectUID=9", 1): 404,
 			strings.Replace(base, "objectUID=", "objectUID=x", 1): 400,
 			base + "&contentType=application/dicom&transferSyntax=1.2.840.10008.1.2.4.50": 406,
+			base + "&contentType=application/dicom&transferSyntax=1.2.840.10008.1.2":      200,
+			base + "&contentType=application/dicom&transferSyntax=1.2.840.10008.1.2":      200,
 		} {
 			if r := s.get(t, query); r.status != status {
 				t.Errorf("%s: %d, want %d (%s)", query, r.status, status, r.body)

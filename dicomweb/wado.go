@@ -1,19 +1,23 @@
 package dicomweb
 
 import (
-	"fmt"
+	"context"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/medimg/medimg/dicomweb/transcode"
 	"github.com/medimg/medimg/queries"
 )
 
 // retrieveInstances is the Instance resources of the Retrieve transaction (PS3.18 §10.4.1.1.1) at
 // study, series and instance level: the stored files, streamed from the blob store one after the
-// other, so memory does not grow with the study.
+// other (memory does not grow with the study), each as stored or transcoded to the transfer syntax
+// asked.
 func (s *Service) retrieveInstances(c *gin.Context) error {
 	sc, err := scopeFromPath(c)
 	if err != nil {
@@ -27,73 +31,97 @@ func (s *Service) retrieveInstances(c *gin.Context) error {
 	if len(insts) == 0 {
 		return errorf(http.StatusNotFound, "not_found", "%s has no instances", sc)
 	}
-	multi, err := chooseInstanceRep(c.GetHeader("Accept"), insts, sc.SOPInstanceUID != "")
+	rep, err := chooseInstanceRep(c.GetHeader("Accept"), insts, sc.SOPInstanceUID != "")
 	if err != nil {
 		return err
 	}
-	if !multi {
+	if !rep.multipart {
 		in := insts[0]
-		rc, err := s.blobs.Open(ctx, in.BlobKey, 0, -1)
-		if err != nil {
-			return err
+		c.Header("Content-Type", "application/dicom; transfer-syntax="+rep.target(in))
+		if rep.target(in) == in.TransferSyntaxUID {
+			c.Header("Content-Length", strconv.FormatInt(in.Size, 10))
 		}
-		defer rc.Close()
-		c.Header("Content-Type", "application/dicom; transfer-syntax="+in.TransferSyntaxUID)
-		c.Header("Content-Length", fmt.Sprint(in.Size))
 		c.Status(http.StatusOK)
-		copyPooled(c.Writer, rc)
+		if err := s.writeInstance(ctx, c.Writer, in, rep.target(in)); err != nil {
+			s.log.ErrorContext(ctx, "retrieve: response cut", "sop", in.SOPInstanceUID, "err", err)
+		}
 		return nil
 	}
 	mw := multipart.NewWriter(c.Writer)
 	c.Header("Content-Type", `multipart/related; type="application/dicom"; boundary=`+mw.Boundary())
 	c.Status(http.StatusOK)
 	for _, in := range insts {
-		rc, err := s.blobs.Open(ctx, in.BlobKey, 0, -1)
+		part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/dicom; transfer-syntax=" + rep.target(in)}})
+		if err == nil {
+			err = s.writeInstance(ctx, part, in, rep.target(in))
+		}
 		if err != nil {
 			// The status is sent; ending the body early is all that is left to say it.
-			s.log.ErrorContext(ctx, "retrieve: blob", "key", in.BlobKey, "err", err)
+			s.log.ErrorContext(ctx, "retrieve: response cut", "sop", in.SOPInstanceUID, "err", err)
 			return nil
-		}
-		part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/dicom; transfer-syntax=" + in.TransferSyntaxUID}})
-		if err == nil {
-			_, err = copyPooled(part, rc)
-		}
-		rc.Close()
-		if err != nil {
-			return nil // the client is gone
 		}
 	}
 	mw.Close()
 	return nil
 }
 
+// writeInstance writes one stored file as stored, or transcoded to ts.
+func (s *Service) writeInstance(ctx context.Context, w io.Writer, in queries.StoredInstance, ts string) error {
+	if ts == in.TransferSyntaxUID {
+		rc, err := s.blobs.Open(ctx, in.BlobKey, 0, -1)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		_, err = copyPooled(w, rc)
+		return err
+	}
+	r := &blobReaderAt{ctx: ctx, blobs: s.blobs, key: in.BlobKey, size: in.Size}
+	return transcode.Transcode(w, r, in.Size, in.TransferSyntaxUID, ts)
+}
+
+// instanceRep is the representation chosen for retrieved instances.
+type instanceRep struct {
+	multipart bool
+	// transferSyntax is the one asked: "*" for each file's own, or a UID every file is sent in.
+	transferSyntax string
+}
+
+func (r instanceRep) target(in queries.StoredInstance) string {
+	if r.transferSyntax == "*" {
+		return in.TransferSyntaxUID
+	}
+	return r.transferSyntax
+}
+
 // chooseInstanceRep decides between multipart/related; type="application/dicom" and a single
-// application/dicom body (one instance only). Files are sent as stored, so the transfer syntax
-// asked must be "*" or that of every instance; an Accept without one means Explicit VR Little
-// Endian (PS3.18 §8.7.3.5.2), which stored files in other syntaxes cannot satisfy until
-// transcoding is built.
-func chooseInstanceRep(accept string, insts []queries.StoredInstance, single bool) (multi bool, err error) {
+// application/dicom body (one instance only), and the transfer syntax: "*" means as stored, none
+// means Explicit VR Little Endian (PS3.18 §8.7.3.5.2), and any syntax asked must be each file's
+// own or one the transcoder can produce from it.
+func chooseInstanceRep(accept string, insts []queries.StoredInstance, single bool) (instanceRep, error) {
 	for _, w := range parseAccept(accept) {
 		if !matchesType(w.mediaType, "application/dicom") || (!w.multipart && w.mediaType != "*/*" && !single) {
 			continue
 		}
-		if !transferSyntaxSatisfied(w.transferSyntax, insts) {
+		ts := w.transferSyntax
+		if ts == "" {
+			ts = tsExplicitLE
+		}
+		if !canSend(ts, insts) {
 			continue
 		}
-		return w.multipart || w.mediaType == "*/*" || !single, nil
+		return instanceRep{multipart: w.multipart || w.mediaType == "*/*" || !single, transferSyntax: ts}, nil
 	}
-	return false, notAcceptable(accept, `multipart/related; type="application/dicom" (or application/dicom for one instance), in the stored transfer syntax: transfer-syntax=* or `+insts[0].TransferSyntaxUID)
+	return instanceRep{}, notAcceptable(accept, `multipart/related; type="application/dicom" (or application/dicom for one instance), as stored (transfer-syntax=*, here `+
+		insts[0].TransferSyntaxUID+`) or transcoded to Explicit or Implicit VR Little Endian, Explicit VR Big Endian or Deflated Explicit VR Little Endian from native, RLE or JPEG Baseline files`)
 }
 
-func transferSyntaxSatisfied(asked string, insts []queries.StoredInstance) bool {
-	if asked == "*" {
+func canSend(ts string, insts []queries.StoredInstance) bool {
+	if ts == "*" {
 		return true
 	}
-	if asked == "" {
-		asked = tsExplicitLE
-	}
 	for _, in := range insts {
-		if in.TransferSyntaxUID != asked {
+		if in.TransferSyntaxUID != ts && !transcode.Supported(in.TransferSyntaxUID, ts) {
 			return false
 		}
 	}

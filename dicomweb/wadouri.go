@@ -41,20 +41,24 @@ func (s *Service) retrieveWADOURI(c *gin.Context) error {
 		if err != nil {
 			return err
 		}
-		ts := q.Get("transferSyntax")
-		if ts != "" && ts != "*" && ts != insts[0].TransferSyntaxUID {
+		in := insts[0]
+		ts := q.Get("transferSyntax") // absent: Explicit VR Little Endian, as for WADO-RS
+		if ts == "" {
+			ts = tsExplicitLE
+		}
+		if !canSend(ts, insts) {
 			return errorf(http.StatusNotAcceptable, "not_acceptable",
-				"transferSyntax %s: the object is available as stored, in %s (transferSyntax=* or omit it)", ts, insts[0].TransferSyntaxUID)
+				"transferSyntax %s: the object is stored in %s and cannot be transcoded to it (transferSyntax=* sends it as stored)", ts, in.TransferSyntaxUID)
 		}
-		rc, err := s.blobs.Open(ctx, insts[0].BlobKey, 0, -1)
-		if err != nil {
-			return err
-		}
-		defer rc.Close()
+		target := instanceRep{transferSyntax: ts}.target(in)
 		c.Header("Content-Type", "application/dicom")
-		c.Header("Content-Length", strconv.FormatInt(insts[0].Size, 10))
+		if target == in.TransferSyntaxUID {
+			c.Header("Content-Length", strconv.FormatInt(in.Size, 10))
+		}
 		c.Status(http.StatusOK)
-		copyPooled(c.Writer, rc)
+		if err := s.writeInstance(ctx, c.Writer, in, target); err != nil {
+			s.log.ErrorContext(ctx, "wado-uri: response cut", "sop", in.SOPInstanceUID, "err", err)
+		}
 		return nil
 	}
 	opts, frame, err := wadoURIRenderOptions(q)
