@@ -56,6 +56,29 @@ func TestRetrieveTranscoded(t *testing.T) {
 			}
 		})
 	}
+	t.Run("deflated_source", func(t *testing.T) {
+		deflated := testfiles.Read(t, "6.dcm")
+		s := newServer(t, "sqlite", dicomweb.Config{})
+		inst := s.stored(t, deflated)
+		source := readIngest(t, deflated).Metadata
+		if r := s.get(t, inst, "Accept", "application/dicom; transfer-syntax=*"); !bytes.Equal(r.body, deflated) {
+			t.Errorf("deflated file as stored: %d, %d bytes", r.status, len(r.body))
+		}
+		types, bodies := parts(t, s.get(t, inst))
+		if types[0] != "application/dicom; transfer-syntax=1.2.840.10008.1.2.1.99" {
+			t.Errorf("no Accept: %q, want as stored", types[0])
+		}
+		types, bodies = parts(t, s.get(t, inst, "Accept", `multipart/related; type="application/dicom"`))
+		if got := readIngest(t, bodies[0]); types[0] != "application/dicom; transfer-syntax=1.2.840.10008.1.2.1" || !sameMetadata(source, got.Metadata) {
+			t.Errorf("deflated to Explicit VR LE: %q, same attributes %v", types[0], sameMetadata(source, got.Metadata))
+		}
+		if r := s.get(t, inst+"/frames/1", "Accept", cornerstoneAccept); r.status != http.StatusNotAcceptable {
+			t.Errorf("frames of a deflated instance: %d, want 406", r.status)
+		}
+		if r := s.get(t, inst+"/metadata"); r.status != 200 {
+			t.Errorf("metadata of a deflated instance: %d", r.status)
+		}
+	})
 	t.Run("jpeg_lossless_cannot_be_decoded", func(t *testing.T) {
 		s := newServer(t, "sqlite", dicomweb.Config{})
 		inst := s.stored(t, variant(t, "mr_jpeg_lossless.dcm"))

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,4 +80,68 @@ func BenchmarkRetrieve(b *testing.B) {
 			b.ReportMetric(ms(durations[len(durations)*95/100]), "p95-ms")
 		})
 	}
+}
+
+// TestRetrieveMemoryIsFlat retrieves a 64 MiB instance (as stored, as frames, and transcoded) and
+// checks that the server's heap grows by far less than that: files are streamed, never loaded.
+func TestRetrieveMemoryIsFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 64 MiB several times")
+	}
+	s := newServer(t, "sqlite", dicomweb.Config{})
+	spec := dicomgen.Spec{Rows: 512, Columns: 512, NumberOfFrames: 128}
+	big := generated(t, spec)
+	inst := s.stored(t, big)
+	size := int64(len(big))
+	big = nil
+	for _, tc := range []struct{ path, accept string }{
+		{inst, `multipart/related; type="application/dicom"; transfer-syntax=*`},
+		{inst, `multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2`},
+		{inst + "/frames/1,64,128", cornerstoneAccept},
+	} {
+		growth := peakHeapGrowth(t, func() {
+			req, _ := http.NewRequest(http.MethodGet, s.URL+tc.path, nil)
+			req.Header.Set("Accept", tc.accept)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		})
+		if growth > size/4 {
+			t.Errorf("%s (%s): heap grew by %d MiB for a %d MiB instance", tc.path, tc.accept, growth>>20, size>>20)
+		}
+	}
+}
+
+// peakHeapGrowth runs fn and returns how far the heap in use rose above where it started.
+func peakHeapGrowth(t *testing.T, fn func()) int64 {
+	t.Helper()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	baseline := ms.HeapInuse
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var m runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peak.Load() {
+					peak.Store(m.HeapInuse)
+				}
+			}
+		}
+	}()
+	fn()
+	close(stop)
+	<-done
+	return int64(peak.Load()) - int64(baseline)
 }

@@ -219,7 +219,9 @@ func TestErrorsAreJSONAndCORS(t *testing.T) {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "https://viewer.example.org" ||
-		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Range") ||
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Accept") {
 		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
 	}
 	req, _ = http.NewRequest(http.MethodPost, srv.url+"/dicomweb/studies", strings.NewReader("x"))
