@@ -3,7 +3,6 @@ package dicomweb
 import (
 	"encoding/json"
 	"fmt"
-	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"strconv"
@@ -46,9 +45,7 @@ func (s *Service) retrieveBulkData(c *gin.Context) error {
 			return err
 		}
 		defer rc.Close()
-		mw := multipart.NewWriter(c.Writer)
-		c.Header("Content-Type", `multipart/related; type="application/octet-stream"; boundary=`+mw.Boundary())
-		c.Status(http.StatusOK)
+		mw := startMultipart(c, "application/octet-stream")
 		if part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/octet-stream"}}); err == nil {
 			copyPooled(part, rc)
 		}

@@ -2,7 +2,11 @@ package dicomweb
 
 import (
 	"io"
+	"mime/multipart"
+	"net/http"
 	"sync"
+
+	"github.com/gin-gonic/gin"
 )
 
 // copyBuffers hold the buffers that DICOM files and frames are copied through: larger than
@@ -14,4 +18,14 @@ func copyPooled(dst io.Writer, src io.Reader) (int64, error) {
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
 	return io.CopyBuffer(dst, src, *buf)
+}
+
+// startMultipart begins a 200 multipart/related response whose parts are of partType (PS3.18
+// §8.6.1.2). The body starts with the boundary, as cornerstone's parser requires: Go's writer
+// writes no preamble.
+func startMultipart(c *gin.Context, partType string) *multipart.Writer {
+	mw := multipart.NewWriter(c.Writer)
+	c.Header("Content-Type", `multipart/related; type="`+partType+`"; boundary=`+mw.Boundary())
+	c.Status(http.StatusOK)
+	return mw
 }

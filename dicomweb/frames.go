@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"strconv"
@@ -196,9 +195,7 @@ func (s *Service) writeFrames(c *gin.Context, src queries.FrameSource, index *st
 		c.Status(http.StatusOK)
 		return s.copyFrame(ctx, c.Writer, src, index.frame(numbers[0]), rep.swap)
 	}
-	mw := multipart.NewWriter(c.Writer)
-	c.Header("Content-Type", fmt.Sprintf(`multipart/related; type="%s"; boundary=%s`, rep.mediaType, mw.Boundary()))
-	c.Status(http.StatusOK)
+	mw := startMultipart(c, rep.mediaType)
 	for _, n := range numbers {
 		part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {contentType}})
 		if err != nil {
@@ -221,22 +218,7 @@ func (s *Service) writeDecodedFrames(c *gin.Context, sc queries.Scope, numbers [
 	if err != nil {
 		return err
 	}
-	decode := func(n int) ([]byte, error) {
-		var fragments [][]byte
-		for _, r := range rs.index.frame(n) {
-			b, err := s.readRange(ctx, rs.src.BlobKey, r)
-			if err != nil {
-				return nil, err
-			}
-			fragments = append(fragments, b)
-		}
-		native, _, err := pixels.Decode(rs.src.TransferSyntaxUID, rs.format, fragments)
-		if err != nil {
-			return nil, renderError(err, rs.src.TransferSyntaxUID)
-		}
-		return native, nil
-	}
-	first, err := decode(numbers[0])
+	first, _, err := s.decodeFrame(ctx, rs, numbers[0])
 	if err != nil {
 		return err
 	}
@@ -245,13 +227,11 @@ func (s *Service) writeDecodedFrames(c *gin.Context, sc queries.Scope, numbers [
 		c.Data(http.StatusOK, contentType, first)
 		return nil
 	}
-	mw := multipart.NewWriter(c.Writer)
-	c.Header("Content-Type", fmt.Sprintf(`multipart/related; type="%s"; boundary=%s`, rep.mediaType, mw.Boundary()))
-	c.Status(http.StatusOK)
+	mw := startMultipart(c, rep.mediaType)
 	for i, n := range numbers {
 		frame := first
 		if i > 0 {
-			if frame, err = decode(n); err != nil {
+			if frame, _, err = s.decodeFrame(ctx, rs, n); err != nil {
 				s.log.ErrorContext(ctx, "frames: decode; response cut", "scope", sc.String(), "frame", n, "err", err)
 				return nil
 			}

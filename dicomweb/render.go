@@ -59,17 +59,9 @@ func (s *Service) render(ctx context.Context, rs *renderSource, n int, opts pixe
 	if b, ok := s.rendered.get(key); ok {
 		return b, nil
 	}
-	var fragments [][]byte
-	for _, r := range rs.index.frame(n) {
-		b, err := s.readRange(ctx, rs.src.BlobKey, r)
-		if err != nil {
-			return nil, err
-		}
-		fragments = append(fragments, b)
-	}
-	native, f, err := pixels.Decode(rs.src.TransferSyntaxUID, rs.format, fragments)
+	native, f, err := s.decodeFrame(ctx, rs, n)
 	if err != nil {
-		return nil, renderError(err, rs.src.TransferSyntaxUID)
+		return nil, err
 	}
 	img, err := pixels.Render(native, f, opts)
 	if err != nil {
@@ -81,6 +73,23 @@ func (s *Service) render(ctx context.Context, rs *renderSource, n int, opts pixe
 	}
 	s.rendered.put(key, buf.Bytes())
 	return buf.Bytes(), nil
+}
+
+// decodeFrame reads frame n (1-based) and decodes it to native little-endian pixels.
+func (s *Service) decodeFrame(ctx context.Context, rs *renderSource, n int) ([]byte, pixels.Format, error) {
+	var fragments [][]byte
+	for _, r := range rs.index.frame(n) {
+		b, err := s.readRange(ctx, rs.src.BlobKey, r)
+		if err != nil {
+			return nil, rs.format, err
+		}
+		fragments = append(fragments, b)
+	}
+	native, f, err := pixels.Decode(rs.src.TransferSyntaxUID, rs.format, fragments)
+	if err != nil {
+		return nil, f, renderError(err, rs.src.TransferSyntaxUID)
+	}
+	return native, f, nil
 }
 
 // renderError maps the pixel pipeline's errors: options the client got wrong are 400, what we

@@ -1,8 +1,6 @@
 package dicomweb
 
 import (
-	"fmt"
-	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"strconv"
@@ -110,9 +108,7 @@ func (s *Service) serveImages(c *gin.Context, thumbnail bool) error {
 		c.Data(http.StatusOK, mediaType, out[0])
 		return nil
 	}
-	mw := multipart.NewWriter(c.Writer)
-	c.Header("Content-Type", fmt.Sprintf(`multipart/related; type="%s"; boundary=%s`, mediaType, mw.Boundary()))
-	c.Status(http.StatusOK)
+	mw := startMultipart(c, mediaType)
 	for _, b := range out {
 		part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {mediaType}})
 		if err != nil {

@@ -112,36 +112,17 @@ func TestStoreMemoryIsFlatInBodySize(t *testing.T) {
 	f.Seek(0, io.SeekStart)
 	defer f.Close()
 
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	baseline := ms.HeapInuse
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	go func() {
-		var m runtime.MemStats
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-				runtime.ReadMemStats(&m)
-				if m.HeapInuse > peak.Load() {
-					peak.Store(m.HeapInuse)
-				}
-			}
-		}
-	}()
 	head := "--B\r\nContent-Type: application/dicom\r\n\r\n"
-	body := io.MultiReader(bytes.NewReader([]byte(head)), f, bytes.NewReader([]byte("\r\n--B--\r\n")))
-	req, _ := http.NewRequest(http.MethodPost, s.URL+"/dicomweb/studies", body)
-	req.Header.Set("Content-Type", `multipart/related; type="application/dicom"; boundary=B`)
-	resp := doStow(t, req)
-	close(stop)
+	var resp stowResponse
+	growth := peakHeapGrowth(t, func() {
+		body := io.MultiReader(bytes.NewReader([]byte(head)), f, bytes.NewReader([]byte("\r\n--B--\r\n")))
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/dicomweb/studies", body)
+		req.Header.Set("Content-Type", `multipart/related; type="application/dicom"; boundary=B`)
+		resp = doStow(t, req)
+	})
 	if resp.status != http.StatusOK {
 		t.Fatalf("status %d %q", resp.status, resp.warnings)
 	}
-	growth := int64(peak.Load()) - int64(baseline)
 	t.Logf("body %d MiB, peak heap growth %d MiB", size>>20, growth>>20)
 	if growth > size/4 {
 		t.Errorf("heap grew by %d MiB for a %d MiB body: the body is not streamed", growth>>20, size>>20)

@@ -3,7 +3,6 @@ package dicomweb
 import (
 	"context"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"strconv"
@@ -47,9 +46,7 @@ func (s *Service) retrieveInstances(c *gin.Context) error {
 		}
 		return nil
 	}
-	mw := multipart.NewWriter(c.Writer)
-	c.Header("Content-Type", `multipart/related; type="application/dicom"; boundary=`+mw.Boundary())
-	c.Status(http.StatusOK)
+	mw := startMultipart(c, "application/dicom")
 	for _, in := range insts {
 		part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/dicom; transfer-syntax=" + rep.target(in)}})
 		if err == nil {
