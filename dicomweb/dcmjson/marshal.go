@@ -11,6 +11,7 @@
 //     empty has no "Value" at all (F.2.5).
 //   - FL/FD/DS values that are NaN or ±Inf are null: JSON has no literal for them.
 //   - UN of undefined length, which the parser reads as a sequence, is written with "vr":"SQ".
+//   - Private Creator elements left as UN by implicit VR files are written as LO text (PS3.5 §7.8.1).
 //   - PixelData (7FE0,0010) is always a BulkDataURI, whatever its size and even when the parser
 //     skipped its value.
 package dcmjson
@@ -21,6 +22,8 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
@@ -137,6 +140,10 @@ func (e *encoder) element(el *dicom.Element) error {
 	case []*dicom.SequenceItemValue:
 		return e.sequence(v)
 	case []byte:
+		if creator, ok := privateCreator(el, v); ok {
+			e.strings("LO", []string{creator})
+			return nil
+		}
 		e.binary(vr, v)
 		return nil
 	case []int:
@@ -151,6 +158,20 @@ func (e *encoder) element(el *dicom.Element) error {
 	default:
 		return fmt.Errorf("%w: %T in element %s", ErrUnsupportedValue, v, string(e.path))
 	}
+}
+
+// privateCreator reads a Private Creator element (gggg,0010-00FF, odd group) that an implicit VR
+// file left as UN bytes: PS3.5 §7.8.1 gives them the VR LO, so they are written as text.
+func privateCreator(el *dicom.Element, v []byte) (string, bool) {
+	t := el.Tag
+	if t.Group%2 == 0 || t.Element < 0x0010 || t.Element > 0x00FF || (el.RawValueRepresentation != "UN" && el.RawValueRepresentation != "") {
+		return "", false
+	}
+	s := strings.TrimRight(string(v), " \x00")
+	if len(s) > 64 || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < ' ' }) {
+		return "", false
+	}
+	return s, true
 }
 
 func pixelVR(vr string) string {
