@@ -262,9 +262,15 @@ func TestConfiguration(t *testing.T) {
 	t.Run("environment_sets_defaults", func(t *testing.T) {
 		dir := t.TempDir()
 		srv := start(t, map[string]string{"MEDIMG_DATABASE": "sqlite:" + filepath.Join(dir, "env.db"), "MEDIMG_BLOBS": "file:" + filepath.Join(dir, "blobs")})
-		_ = srv
 		if _, err := os.Stat(filepath.Join(dir, "env.db")); err != nil {
 			t.Errorf("MEDIMG_DATABASE was not used: %v", err)
+		}
+		ct, body := stowBody(t, generated(t, dicomgen.Spec{}))
+		if resp := post(t, srv.url+"/dicomweb/studies", ct, bytes.NewReader(body)); resp.StatusCode != 200 {
+			t.Fatalf("STOW: %d", resp.StatusCode)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "blobs", "studies")); err != nil {
+			t.Errorf("MEDIMG_BLOBS was not used: %v", err)
 		}
 	})
 	bad := map[string][]string{
