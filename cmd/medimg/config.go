@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -82,6 +83,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.auth != "none" {
 		return config{}, errors.New("--auth: only \"none\" is available until user accounts are built")
+	}
+	if c.publicURL != "" {
+		u, err := url.Parse(c.publicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			return config{}, fmt.Errorf("--public-url %q: want an absolute http(s) URL such as https://pacs.example.org", c.publicURL)
+		}
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return config{}, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
