@@ -274,14 +274,15 @@ func TestConfiguration(t *testing.T) {
 		}
 	})
 	bad := map[string][]string{
-		"unknown_database": {"--database", "mysql://x"},
-		"s3_not_built_yet": {"--database", "sqlite:" + filepath.Join(t.TempDir(), "x.db"), "--blobs", "s3://bucket"},
-		"bad_log_format":   {"--log-format", "xml"},
-		"bad_upload_limit": {"--max-upload-bytes", "lots"},
-		"bad_on_duplicate": {"--database", "sqlite:" + filepath.Join(t.TempDir(), "y.db"), "--blobs", "file:" + t.TempDir(), "--on-duplicate", "merge"},
-		"unknown_auth":     {"--auth", "oidc"},
-		"stray_argument":   {"serve"},
-		"unknown_flag":     {"--colour"},
+		"unknown_database":    {"--database", "mysql://x"},
+		"s3_not_built_yet":    {"--database", "sqlite:" + filepath.Join(t.TempDir(), "x.db"), "--blobs", "s3://bucket"},
+		"bad_log_format":      {"--log-format", "xml"},
+		"bad_upload_limit":    {"--max-upload-bytes", "lots"},
+		"bad_on_duplicate":    {"--database", "sqlite:" + filepath.Join(t.TempDir(), "y.db"), "--blobs", "file:" + t.TempDir(), "--on-duplicate", "merge"},
+		"unknown_auth":        {"--auth", "oidc"},
+		"relative_public_url": {"--public-url", "pacs.example.org"},
+		"stray_argument":      {"serve"},
+		"unknown_flag":        {"--colour"},
 	}
 	for name, args := range bad {
 		t.Run("rejects_"+name, func(t *testing.T) {
