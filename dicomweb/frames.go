@@ -48,7 +48,9 @@ type frameRep struct {
 }
 
 // decodable lists the compressed syntaxes whose frames the pixel pipeline decodes to native.
-var decodable = map[string]bool{pixels.RLELossless: true, pixels.JPEGBaseline8Bit: true}
+var decodable = map[string]bool{
+	pixels.RLELossless: true, pixels.JPEGBaseline8Bit: true, pixels.JPEGLossless: true, pixels.JPEGLosslessSV1: true,
+}
 
 // retrieveFrames is the Frames resource (PS3.18 §10.4.1.1.4): one ranged read of the stored file
 // per frame (per fragment for encapsulated data), from the frame index made at store time.

@@ -81,8 +81,13 @@ func TestRenderedCompressed(t *testing.T) {
 		t.Errorf("RLE rendered: %d %s", r.status, r.body)
 	}
 	jpegLossless := s.stored(t, variant(t, "ct_multiframe_jpeg_lossless_fragments.dcm"))
-	if r := s.get(t, jpegLossless+"/frames/1/rendered"); r.status != http.StatusNotAcceptable || !strings.Contains(string(r.body), "1.2.840.10008.1.2.4.70") {
-		t.Errorf("JPEG lossless rendered: %d %s; want 406 naming the syntax", r.status, r.body)
+	if r := s.get(t, jpegLossless+"/frames/2/rendered"); r.status != 200 {
+		t.Errorf("JPEG lossless rendered: %d %s", r.status, r.body)
+	}
+	s = newServer(t, "sqlite", dicomweb.Config{}) // the MR variants share one SOP Instance UID
+	jpegLS := s.stored(t, variant(t, "mr_jpeg_ls.dcm"))
+	if r := s.get(t, jpegLS+"/rendered"); r.status != http.StatusNotAcceptable || !strings.Contains(string(r.body), "1.2.840.10008.1.2.4.80") {
+		t.Errorf("JPEG-LS rendered: %d %s; want 406 naming the syntax", r.status, r.body)
 	}
 }
 

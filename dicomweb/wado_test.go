@@ -208,9 +208,24 @@ func TestRetrieveFramesRealFiles(t *testing.T) {
 					t.Errorf("frame %d is not one whole JPEG codestream (SOI … EOI)", i+1)
 				}
 			}
+			// Native asked: decoded, equal to the uncompressed CT's frames.
+			ct := testfiles.Read(t, "5.dcm")
+			want := testfiles.LibraryFrames(t, ct, binary.LittleEndian)
+			_, bodies = parts(t, s.get(t, inst+"/frames/2,1", "Accept", `multipart/related; type="application/octet-stream"`))
+			if len(bodies) != 2 || !bytes.Equal(bodies[0], want[1]) || !bytes.Equal(bodies[1], want[0]) {
+				t.Errorf("decoded JPEG lossless frames differ from the uncompressed CT")
+			}
+		})
+		t.Run("jpeg_ls_cannot_be_decoded", func(t *testing.T) {
+			s := fresh(t)
+			inst := s.stored(t, variant(t, "mr_jpeg_ls.dcm"))
 			if r := s.get(t, inst+"/frames/1", "Accept", `multipart/related; type="application/octet-stream"`); r.status != http.StatusNotAcceptable ||
-				!strings.Contains(string(r.body), "1.2.840.10008.1.2.4.70") {
+				!strings.Contains(string(r.body), "1.2.840.10008.1.2.4.80") {
 				t.Errorf("decoding asked without a decoder: %d %s", r.status, r.body)
+			}
+			types, _ := parts(t, s.get(t, inst+"/frames/1", "Accept", cornerstoneAccept))
+			if types[0] != "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.4.80" {
+				t.Errorf("JPEG-LS as stored: %q", types[0])
 			}
 		})
 	})

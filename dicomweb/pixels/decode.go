@@ -13,13 +13,13 @@ const (
 	RLELossless                = "1.2.840.10008.1.2.5"
 	JPEGBaseline8Bit           = "1.2.840.10008.1.2.4.50"
 	JPEGExtended12Bit          = "1.2.840.10008.1.2.4.51"
+	JPEGLossless               = "1.2.840.10008.1.2.4.57"
+	JPEGLosslessSV1            = "1.2.840.10008.1.2.4.70"
 )
 
 // unsupportedSyntaxes names the common syntaxes Decode refuses, for the error message.
 var unsupportedSyntaxes = map[string]string{
 	"1.2.840.10008.1.2.1.99":  "Deflated Explicit VR Little Endian",
-	"1.2.840.10008.1.2.4.57":  "JPEG Lossless",
-	"1.2.840.10008.1.2.4.70":  "JPEG Lossless SV1",
 	"1.2.840.10008.1.2.4.80":  "JPEG-LS Lossless",
 	"1.2.840.10008.1.2.4.81":  "JPEG-LS Near-Lossless",
 	"1.2.840.10008.1.2.4.90":  "JPEG 2000 Lossless",
@@ -32,8 +32,9 @@ var unsupportedSyntaxes = map[string]string{
 // Decode turns one frame as stored into native little-endian pixel data: BitsAllocated bits per
 // sample, color interleaved (PlanarConfiguration 0) — the bytes of an Explicit VR Little Endian
 // frame. fragments are the frame's fragment values in order (one element for native data; several
-// are concatenated). The returned Format describes the result: BigEndian false, and for JPEG the
-// photometric interpretation of what image/jpeg produced (RGB for color, 8 bits).
+// are concatenated). The returned Format describes the result: BigEndian false, and for lossy JPEG
+// the photometric interpretation of what image/jpeg produced (RGB for color, 8 bits). JPEG
+// lossless keeps the Format's depth and photometric interpretation, as RLE does.
 //
 // Native data keeps its bits as stored (no masking of the bits above HighBit) and YBR_FULL_422
 // stays subsampled; Render interprets both. The result may share memory with fragments for little
@@ -50,6 +51,8 @@ func Decode(transferSyntax string, f Format, fragments [][]byte) ([]byte, Format
 		return decodeRLE(f, join(fragments))
 	case JPEGBaseline8Bit, JPEGExtended12Bit:
 		return decodeJPEG(f, join(fragments))
+	case JPEGLossless, JPEGLosslessSV1:
+		return decodeJPEGLossless(f, join(fragments))
 	}
 	return nil, f, fmt.Errorf("%w: transfer syntax %s", ErrUnsupported, transferSyntax)
 }

@@ -28,6 +28,11 @@ func TestTranscodeEncapsulated(t *testing.T) {
 		{file: "testdata/rgb_jpeg_baseline_rgb.dcm", wantPhotometric: "RGB"},
 		{file: "testdata/ct_multiframe_jpeg_baseline_bot_fragments.dcm", wantPhotometric: "MONOCHROME2"},
 		{file: "testdata/ct_multiframe_jpeg_baseline_fragments_no_lossy_flag.dcm", wantPhotometric: "MONOCHROME2"},
+		{file: "testdata/mr_jpeg_lossless.dcm", native: "3.dcm", wantPhotometric: "MONOCHROME2"},
+		{file: "testdata/mr_jpeg_lossless_sv7.dcm", native: "3.dcm", wantPhotometric: "MONOCHROME2"},
+		{file: "testdata/ct_multiframe_jpeg_lossless_fragments.dcm", native: "5.dcm", wantPhotometric: "MONOCHROME2"},
+		{file: "testdata/ct_multiframe_jpeg_lossless_bot_fragments.dcm", native: "5.dcm", wantPhotometric: "MONOCHROME2"},
+		{file: "testdata/rgb_jpeg_lossless.dcm", native: "testdata/rgb_native.dcm", wantPhotometric: "RGB"},
 	}
 	for _, tt := range tests {
 		src := realFile(t, tt.file)

@@ -13,7 +13,7 @@ func TestTranscodeRefusesUnsupportedPairs(t *testing.T) {
 	tests := []struct{ name, from, to string }{
 		{"to_RLE", ExplicitVRLittleEndian, RLELossless},
 		{"to_JPEG_baseline", ExplicitVRLittleEndian, JPEGBaseline8Bit},
-		{"from_JPEG_lossless", "1.2.840.10008.1.2.4.70", ExplicitVRLittleEndian},
+		{"from_JPEG_LS", "1.2.840.10008.1.2.4.80", ExplicitVRLittleEndian},
 		{"from_JPEG_2000", "1.2.840.10008.1.2.4.90", ImplicitVRLittleEndian},
 		{"to_an_unknown_syntax", ExplicitVRLittleEndian, "1.2.3.4"},
 		{"from_nothing", "", ExplicitVRLittleEndian},
@@ -37,7 +37,7 @@ func TestTranscodeRefusesUnsupportedPairs(t *testing.T) {
 }
 
 func TestSupported(t *testing.T) {
-	for _, from := range []string{ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian, DeflatedExplicitVRLE, RLELossless, JPEGBaseline8Bit} {
+	for _, from := range []string{ImplicitVRLittleEndian, ExplicitVRLittleEndian, ExplicitVRBigEndian, DeflatedExplicitVRLE, RLELossless, JPEGBaseline8Bit, JPEGLossless, JPEGLosslessSV1} {
 		for _, to := range nativeSyntaxes {
 			if !Supported(from, to) {
 				t.Errorf("Supported(%s, %s) = false", shortName[from], shortName[to])

@@ -103,7 +103,7 @@ func (t *transcoder) pixels(end int64) error {
 		// The attributes were replaced on the way, so only the scan saw the source's.
 		in, n = t.plan.in, t.plan.frames
 	}
-	fr, err := newFragments(t.src, end, t.from == JPEGBaseline8Bit, n)
+	fr, err := newFragments(t.src, end, syntaxes[t.from].jpeg, n)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,8 @@ const (
 	DeflatedExplicitVRLE   = "1.2.840.10008.1.2.1.99"
 	RLELossless            = "1.2.840.10008.1.2.5"
 	JPEGBaseline8Bit       = "1.2.840.10008.1.2.4.50"
+	JPEGLossless           = "1.2.840.10008.1.2.4.57"
+	JPEGLosslessSV1        = "1.2.840.10008.1.2.4.70"
 )
 
 var (
@@ -43,6 +45,7 @@ type syntax struct {
 	implicit     bool
 	deflated     bool
 	encapsulated bool // pixel data is compressed; only readable, through pixels.Decode
+	jpeg         bool // frames start with a JPEG SOI marker, which groups fragments into frames
 	lossy        bool
 }
 
@@ -52,7 +55,9 @@ var syntaxes = map[string]syntax{
 	ExplicitVRBigEndian:    {name: "Explicit VR Big Endian", bigEndian: true},
 	DeflatedExplicitVRLE:   {name: "Deflated Explicit VR Little Endian", deflated: true},
 	RLELossless:            {name: "RLE Lossless", encapsulated: true},
-	JPEGBaseline8Bit:       {name: "JPEG Baseline (Process 1)", encapsulated: true, lossy: true},
+	JPEGBaseline8Bit:       {name: "JPEG Baseline (Process 1)", encapsulated: true, jpeg: true, lossy: true},
+	JPEGLossless:           {name: "JPEG Lossless (Process 14)", encapsulated: true, jpeg: true},
+	JPEGLosslessSV1:        {name: "JPEG Lossless SV1", encapsulated: true, jpeg: true},
 }
 
 // Supported reports whether Transcode can re-encode a file stored in from as to.
