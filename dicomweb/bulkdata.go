@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/medimg/medimg/dicomweb/ingest"
 )
 
 // retrieveBulkData serves the BulkDataURIs of stored metadata (PS3.18 §10.4.1.1.5): one ranged
@@ -52,22 +54,28 @@ func (s *Service) retrieveBulkData(c *gin.Context) error {
 		mw.Close()
 		return nil
 	}
-	start, end, partial, err := parseRange(c.GetHeader("Range"), length)
+	return s.serveRange(c, src.BlobKey, ingest.Range{Offset: offset, Length: length}, "application/octet-stream")
+}
+
+// serveRange sends one stored byte range as a single-part body, honouring an HTTP Range within it
+// (206 with Content-Range; 416 when unsatisfiable), so viewers can load pixel data progressively.
+func (s *Service) serveRange(c *gin.Context, key string, value ingest.Range, contentType string) error {
+	start, end, partial, err := parseRange(c.GetHeader("Range"), value.Length)
 	if err != nil {
-		c.Header("Content-Range", fmt.Sprintf("bytes */%d", length))
+		c.Header("Content-Range", fmt.Sprintf("bytes */%d", value.Length))
 		return errorf(http.StatusRequestedRangeNotSatisfiable, "range_not_satisfiable", "%v", err)
 	}
-	rc, err := s.blobs.Open(ctx, src.BlobKey, offset+start, end-start)
+	rc, err := s.blobs.Open(c.Request.Context(), key, value.Offset+start, end-start)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	c.Header("Content-Type", "application/octet-stream")
+	c.Header("Content-Type", contentType)
 	c.Header("Accept-Ranges", "bytes")
 	c.Header("Content-Length", strconv.FormatInt(end-start, 10))
 	status := http.StatusOK
 	if partial {
-		c.Header("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, end-1, length))
+		c.Header("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, end-1, value.Length))
 		status = http.StatusPartialContent
 	}
 	c.Status(status)

@@ -193,6 +193,10 @@ func (s *Service) writeFrames(c *gin.Context, src queries.FrameSource, index *st
 	ctx := c.Request.Context()
 	contentType := rep.mediaType + "; transfer-syntax=" + rep.transferSyntax
 	if !rep.multipart {
+		if ranges := index.frame(numbers[0]); len(ranges) == 1 && !rep.swap {
+			// One range as stored: byte ranges of it can be asked (progressive decoding of HTJ2K).
+			return s.serveRange(c, src.BlobKey, ranges[0], contentType)
+		}
 		c.Header("Content-Type", contentType)
 		c.Status(http.StatusOK)
 		return s.copyFrame(ctx, c.Writer, src, index.frame(numbers[0]), rep.swap)

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -116,6 +117,11 @@ func TestRetrieveFramesNative(t *testing.T) {
 		single := s.get(t, inst+"/frames/1", "Accept", "application/octet-stream")
 		if single.status != 200 || !bytes.Equal(single.body, spec.Frame(0)) || !strings.HasPrefix(single.header.Get("Content-Type"), "application/octet-stream") {
 			t.Errorf("single-part frame: %d %s", single.status, single.header.Get("Content-Type"))
+		}
+		part := s.get(t, inst+"/frames/2", "Accept", "application/octet-stream; transfer-syntax=*", "Range", "bytes=10-49")
+		if part.status != http.StatusPartialContent || !bytes.Equal(part.body, spec.Frame(1)[10:50]) ||
+			part.header.Get("Content-Range") != fmt.Sprintf("bytes 10-49/%d", len(spec.Frame(1))) {
+			t.Errorf("Range on a frame: %d %q, %d bytes", part.status, part.header.Get("Content-Range"), len(part.body))
 		}
 		for path, status := range map[string]int{
 			"/frames/0": 400, "/frames/x": 400, "/frames/1,": 400, "/frames/4": 404, "/frames/1,4": 404,
