@@ -27,7 +27,6 @@ window.config = {
         bulkDataURI: { enabled: true }, // medimg's BulkDataURIs are absolute (--public-url)
         omitQuotationForMultipartRequest: false, // both quoted and unquoted Accept forms work
         staticWado: false,
-        singlepart: 'bulkdata,video,pdf,image,thumbnail',
       },
     },
   ],
