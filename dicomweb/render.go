@@ -16,12 +16,14 @@ import (
 	"github.com/medimg/medimg/queries"
 )
 
-// renderSource is what rendering one instance needs, all from the index: the file, its frame
-// index, and the pixel attributes from the stored metadata.
+// renderSource is what rendering one instance needs, all from the index: the file and its frame
+// index, and, read only when a frame is decoded (a cached image needs neither), the pixel
+// attributes from the stored metadata.
 type renderSource struct {
+	scope  queries.Scope
 	src    queries.FrameSource
 	index  *storedFrameIndex
-	format pixels.Format
+	format *pixels.Format
 }
 
 func (s *Service) loadRenderSource(ctx context.Context, sc queries.Scope) (*renderSource, error) {
@@ -33,18 +35,27 @@ func (s *Service) loadRenderSource(ctx context.Context, sc queries.Scope) (*rend
 	if err != nil {
 		return nil, err
 	}
-	md, err := s.store.GetInstanceMetadata(ctx, sc)
-	if err != nil {
-		return nil, err
-	}
-	f, err := pixelFormat(md, src.TransferSyntaxUID)
-	if err != nil {
-		return nil, errorf(http.StatusNotAcceptable, "not_acceptable", "%s cannot be rendered: %v", sc, err)
-	}
 	if index.count() < src.NumberOfFrames || src.NumberOfFrames == 0 {
 		return nil, errorf(http.StatusNotAcceptable, "not_acceptable", "%s has no frames that can be read one by one (transfer syntax %s)", sc, src.TransferSyntaxUID)
 	}
-	return &renderSource{src: src, index: index, format: f}, nil
+	return &renderSource{scope: sc, src: src, index: index}, nil
+}
+
+// pixelFormat returns the pixel attributes, reading the stored metadata the first time.
+func (s *Service) pixelFormat(ctx context.Context, rs *renderSource) (pixels.Format, error) {
+	if rs.format != nil {
+		return *rs.format, nil
+	}
+	md, err := s.store.GetInstanceMetadata(ctx, rs.scope)
+	if err != nil {
+		return pixels.Format{}, err
+	}
+	f, err := pixelFormat(md, rs.src.TransferSyntaxUID)
+	if err != nil {
+		return pixels.Format{}, errorf(http.StatusNotAcceptable, "not_acceptable", "%s cannot be rendered: %v", rs.scope, err)
+	}
+	rs.format = &f
+	return f, nil
 }
 
 // render reads frame n (1-based), decodes and renders it, and encodes it as mediaType.
@@ -77,15 +88,19 @@ func (s *Service) render(ctx context.Context, rs *renderSource, n int, opts pixe
 
 // decodeFrame reads frame n (1-based) and decodes it to native little-endian pixels.
 func (s *Service) decodeFrame(ctx context.Context, rs *renderSource, n int) ([]byte, pixels.Format, error) {
+	format, err := s.pixelFormat(ctx, rs)
+	if err != nil {
+		return nil, format, err
+	}
 	var fragments [][]byte
 	for _, r := range rs.index.frame(n) {
 		b, err := s.readRange(ctx, rs.src.BlobKey, r)
 		if err != nil {
-			return nil, rs.format, err
+			return nil, format, err
 		}
 		fragments = append(fragments, b)
 	}
-	native, f, err := pixels.Decode(rs.src.TransferSyntaxUID, rs.format, fragments)
+	native, f, err := pixels.Decode(rs.src.TransferSyntaxUID, format, fragments)
 	if err != nil {
 		return nil, f, renderError(err, rs.src.TransferSyntaxUID)
 	}
