@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/medimg/medimg/queries/internal/sqlcdb"
 )
 
 // Level is the level of a QIDO-RS search.
@@ -338,18 +336,8 @@ func (s *Store) scope(ctx context.Context, q Search) (studyPK, seriesPK int64, e
 	if q.StudyUID == "" {
 		return 0, 0, nil
 	}
-	studyPK, err = s.reader().GetStudyPK(ctx, q.StudyUID)
-	if err != nil {
-		return 0, 0, notFound(err, "study %s", q.StudyUID)
-	}
-	if q.SeriesUID == "" {
-		return studyPK, 0, nil
-	}
-	seriesPK, err = s.reader().GetSeriesInStudy(ctx, sqlcdb.GetSeriesInStudyParams{StudyUid: q.StudyUID, SeriesUid: q.SeriesUID})
-	if err != nil {
-		return 0, 0, notFound(err, "series %s in study %s", q.SeriesUID, q.StudyUID)
-	}
-	return studyPK, seriesPK, nil
+	p, err := s.resolve(ctx, Scope{StudyUID: q.StudyUID, SeriesUID: q.SeriesUID})
+	return p.StudyPk, p.SeriesPk, err
 }
 
 // page adds ORDER BY, LIMIT and OFFSET; one row more than the limit tells whether there is more.
