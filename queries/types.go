@@ -2,14 +2,21 @@ package queries
 
 import "errors"
 
-// Errors returned wrapped with the identifying UID.
+// Errors returned wrapped with the identifying UID (or account).
 var (
-	// ErrNotFound: no study, series or instance with that UID (under that parent).
+	// ErrNotFound: no study, series or instance with that UID (under that parent); no such account
+	// or token.
 	ErrNotFound = errors.New("not found")
 	// ErrDuplicate: an instance with that SOP Instance UID is already stored.
 	ErrDuplicate = errors.New("already stored")
 	// ErrConflict: the instance contradicts the index, e.g. its series belongs to another study.
 	ErrConflict = errors.New("conflicts with the stored index")
+	// ErrUsernameTaken: another account has that username, compared without regard to case.
+	ErrUsernameTaken = errors.New("username taken")
+	// ErrEmailTaken: another account has that email, compared without regard to case.
+	ErrEmailTaken = errors.New("email taken")
+	// ErrLastAdmin: the change would leave no active admin, and nobody could manage accounts.
+	ErrLastAdmin = errors.New("the last active admin")
 )
 
 // StudyAttributes are the study-level (and patient) attributes that QIDO matches and returns.

@@ -33,8 +33,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.bumpStudyCountsStmt, err = db.PrepareContext(ctx, bumpStudyCounts); err != nil {
 		return nil, fmt.Errorf("error preparing query BumpStudyCounts: %w", err)
 	}
+	if q.countActiveAdminsStmt, err = db.PrepareContext(ctx, countActiveAdmins); err != nil {
+		return nil, fmt.Errorf("error preparing query CountActiveAdmins: %w", err)
+	}
 	if q.countStudiesStmt, err = db.PrepareContext(ctx, countStudies); err != nil {
 		return nil, fmt.Errorf("error preparing query CountStudies: %w", err)
+	}
+	if q.countUsersStmt, err = db.PrepareContext(ctx, countUsers); err != nil {
+		return nil, fmt.Errorf("error preparing query CountUsers: %w", err)
 	}
 	if q.deleteEmptySeriesStmt, err = db.PrepareContext(ctx, deleteEmptySeries); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteEmptySeries: %w", err)
@@ -42,14 +48,29 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteEmptyStudyStmt, err = db.PrepareContext(ctx, deleteEmptyStudy); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteEmptyStudy: %w", err)
 	}
+	if q.deleteExpiredTokensStmt, err = db.PrepareContext(ctx, deleteExpiredTokens); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteExpiredTokens: %w", err)
+	}
 	if q.deleteInstanceByPKStmt, err = db.PrepareContext(ctx, deleteInstanceByPK); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteInstanceByPK: %w", err)
 	}
 	if q.deleteSeriesByPKStmt, err = db.PrepareContext(ctx, deleteSeriesByPK); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteSeriesByPK: %w", err)
 	}
+	if q.deleteSessionTokensStmt, err = db.PrepareContext(ctx, deleteSessionTokens); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteSessionTokens: %w", err)
+	}
 	if q.deleteStudyByPKStmt, err = db.PrepareContext(ctx, deleteStudyByPK); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteStudyByPK: %w", err)
+	}
+	if q.deleteTokenStmt, err = db.PrepareContext(ctx, deleteToken); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteToken: %w", err)
+	}
+	if q.deleteTokenByHashStmt, err = db.PrepareContext(ctx, deleteTokenByHash); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteTokenByHash: %w", err)
+	}
+	if q.deleteUserStmt, err = db.PrepareContext(ctx, deleteUser); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteUser: %w", err)
 	}
 	if q.getFrameSourceStmt, err = db.PrepareContext(ctx, getFrameSource); err != nil {
 		return nil, fmt.Errorf("error preparing query GetFrameSource: %w", err)
@@ -81,23 +102,56 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getStudyPKStmt, err = db.PrepareContext(ctx, getStudyPK); err != nil {
 		return nil, fmt.Errorf("error preparing query GetStudyPK: %w", err)
 	}
+	if q.getUserStmt, err = db.PrepareContext(ctx, getUser); err != nil {
+		return nil, fmt.Errorf("error preparing query GetUser: %w", err)
+	}
+	if q.getUserByUsernameStmt, err = db.PrepareContext(ctx, getUserByUsername); err != nil {
+		return nil, fmt.Errorf("error preparing query GetUserByUsername: %w", err)
+	}
+	if q.insertAuditStmt, err = db.PrepareContext(ctx, insertAudit); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertAudit: %w", err)
+	}
+	if q.insertFirstAdminStmt, err = db.PrepareContext(ctx, insertFirstAdmin); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertFirstAdmin: %w", err)
+	}
 	if q.insertInstanceStmt, err = db.PrepareContext(ctx, insertInstance); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertInstance: %w", err)
 	}
 	if q.insertSeriesStmt, err = db.PrepareContext(ctx, insertSeries); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertSeries: %w", err)
 	}
+	if q.insertTokenStmt, err = db.PrepareContext(ctx, insertToken); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertToken: %w", err)
+	}
+	if q.insertUserStmt, err = db.PrepareContext(ctx, insertUser); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertUser: %w", err)
+	}
 	if q.instanceExistsStmt, err = db.PrepareContext(ctx, instanceExists); err != nil {
 		return nil, fmt.Errorf("error preparing query InstanceExists: %w", err)
 	}
+	if q.listTokensStmt, err = db.PrepareContext(ctx, listTokens); err != nil {
+		return nil, fmt.Errorf("error preparing query ListTokens: %w", err)
+	}
+	if q.listUsersStmt, err = db.PrepareContext(ctx, listUsers); err != nil {
+		return nil, fmt.Errorf("error preparing query ListUsers: %w", err)
+	}
+	if q.lockActiveAdminsStmt, err = db.PrepareContext(ctx, lockActiveAdmins); err != nil {
+		return nil, fmt.Errorf("error preparing query LockActiveAdmins: %w", err)
+	}
 	if q.lockStudyStmt, err = db.PrepareContext(ctx, lockStudy); err != nil {
 		return nil, fmt.Errorf("error preparing query LockStudy: %w", err)
+	}
+	if q.lockUserStmt, err = db.PrepareContext(ctx, lockUser); err != nil {
+		return nil, fmt.Errorf("error preparing query LockUser: %w", err)
 	}
 	if q.refreshSeriesCountStmt, err = db.PrepareContext(ctx, refreshSeriesCount); err != nil {
 		return nil, fmt.Errorf("error preparing query RefreshSeriesCount: %w", err)
 	}
 	if q.refreshStudyAggregatesStmt, err = db.PrepareContext(ctx, refreshStudyAggregates); err != nil {
 		return nil, fmt.Errorf("error preparing query RefreshStudyAggregates: %w", err)
+	}
+	if q.rehashPasswordStmt, err = db.PrepareContext(ctx, rehashPassword); err != nil {
+		return nil, fmt.Errorf("error preparing query RehashPassword: %w", err)
 	}
 	if q.retrieveInstancesStmt, err = db.PrepareContext(ctx, retrieveInstances); err != nil {
 		return nil, fmt.Errorf("error preparing query RetrieveInstances: %w", err)
@@ -111,8 +165,17 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.setStudyModalitiesStmt, err = db.PrepareContext(ctx, setStudyModalities); err != nil {
 		return nil, fmt.Errorf("error preparing query SetStudyModalities: %w", err)
 	}
+	if q.setUserStmt, err = db.PrepareContext(ctx, setUser); err != nil {
+		return nil, fmt.Errorf("error preparing query SetUser: %w", err)
+	}
 	if q.studyBlobKeysStmt, err = db.PrepareContext(ctx, studyBlobKeys); err != nil {
 		return nil, fmt.Errorf("error preparing query StudyBlobKeys: %w", err)
+	}
+	if q.tokenByHashStmt, err = db.PrepareContext(ctx, tokenByHash); err != nil {
+		return nil, fmt.Errorf("error preparing query TokenByHash: %w", err)
+	}
+	if q.touchTokenStmt, err = db.PrepareContext(ctx, touchToken); err != nil {
+		return nil, fmt.Errorf("error preparing query TouchToken: %w", err)
 	}
 	if q.upsertStudyStmt, err = db.PrepareContext(ctx, upsertStudy); err != nil {
 		return nil, fmt.Errorf("error preparing query UpsertStudy: %w", err)
@@ -137,9 +200,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing bumpStudyCountsStmt: %w", cerr)
 		}
 	}
+	if q.countActiveAdminsStmt != nil {
+		if cerr := q.countActiveAdminsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countActiveAdminsStmt: %w", cerr)
+		}
+	}
 	if q.countStudiesStmt != nil {
 		if cerr := q.countStudiesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countStudiesStmt: %w", cerr)
+		}
+	}
+	if q.countUsersStmt != nil {
+		if cerr := q.countUsersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countUsersStmt: %w", cerr)
 		}
 	}
 	if q.deleteEmptySeriesStmt != nil {
@@ -152,6 +225,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteEmptyStudyStmt: %w", cerr)
 		}
 	}
+	if q.deleteExpiredTokensStmt != nil {
+		if cerr := q.deleteExpiredTokensStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteExpiredTokensStmt: %w", cerr)
+		}
+	}
 	if q.deleteInstanceByPKStmt != nil {
 		if cerr := q.deleteInstanceByPKStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteInstanceByPKStmt: %w", cerr)
@@ -162,9 +240,29 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteSeriesByPKStmt: %w", cerr)
 		}
 	}
+	if q.deleteSessionTokensStmt != nil {
+		if cerr := q.deleteSessionTokensStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteSessionTokensStmt: %w", cerr)
+		}
+	}
 	if q.deleteStudyByPKStmt != nil {
 		if cerr := q.deleteStudyByPKStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteStudyByPKStmt: %w", cerr)
+		}
+	}
+	if q.deleteTokenStmt != nil {
+		if cerr := q.deleteTokenStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteTokenStmt: %w", cerr)
+		}
+	}
+	if q.deleteTokenByHashStmt != nil {
+		if cerr := q.deleteTokenByHashStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteTokenByHashStmt: %w", cerr)
+		}
+	}
+	if q.deleteUserStmt != nil {
+		if cerr := q.deleteUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteUserStmt: %w", cerr)
 		}
 	}
 	if q.getFrameSourceStmt != nil {
@@ -217,6 +315,26 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getStudyPKStmt: %w", cerr)
 		}
 	}
+	if q.getUserStmt != nil {
+		if cerr := q.getUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getUserStmt: %w", cerr)
+		}
+	}
+	if q.getUserByUsernameStmt != nil {
+		if cerr := q.getUserByUsernameStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getUserByUsernameStmt: %w", cerr)
+		}
+	}
+	if q.insertAuditStmt != nil {
+		if cerr := q.insertAuditStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertAuditStmt: %w", cerr)
+		}
+	}
+	if q.insertFirstAdminStmt != nil {
+		if cerr := q.insertFirstAdminStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertFirstAdminStmt: %w", cerr)
+		}
+	}
 	if q.insertInstanceStmt != nil {
 		if cerr := q.insertInstanceStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing insertInstanceStmt: %w", cerr)
@@ -227,14 +345,44 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing insertSeriesStmt: %w", cerr)
 		}
 	}
+	if q.insertTokenStmt != nil {
+		if cerr := q.insertTokenStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertTokenStmt: %w", cerr)
+		}
+	}
+	if q.insertUserStmt != nil {
+		if cerr := q.insertUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertUserStmt: %w", cerr)
+		}
+	}
 	if q.instanceExistsStmt != nil {
 		if cerr := q.instanceExistsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing instanceExistsStmt: %w", cerr)
 		}
 	}
+	if q.listTokensStmt != nil {
+		if cerr := q.listTokensStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listTokensStmt: %w", cerr)
+		}
+	}
+	if q.listUsersStmt != nil {
+		if cerr := q.listUsersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listUsersStmt: %w", cerr)
+		}
+	}
+	if q.lockActiveAdminsStmt != nil {
+		if cerr := q.lockActiveAdminsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lockActiveAdminsStmt: %w", cerr)
+		}
+	}
 	if q.lockStudyStmt != nil {
 		if cerr := q.lockStudyStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing lockStudyStmt: %w", cerr)
+		}
+	}
+	if q.lockUserStmt != nil {
+		if cerr := q.lockUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lockUserStmt: %w", cerr)
 		}
 	}
 	if q.refreshSeriesCountStmt != nil {
@@ -245,6 +393,11 @@ func (q *Queries) Close() error {
 	if q.refreshStudyAggregatesStmt != nil {
 		if cerr := q.refreshStudyAggregatesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing refreshStudyAggregatesStmt: %w", cerr)
+		}
+	}
+	if q.rehashPasswordStmt != nil {
+		if cerr := q.rehashPasswordStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing rehashPasswordStmt: %w", cerr)
 		}
 	}
 	if q.retrieveInstancesStmt != nil {
@@ -267,9 +420,24 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing setStudyModalitiesStmt: %w", cerr)
 		}
 	}
+	if q.setUserStmt != nil {
+		if cerr := q.setUserStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setUserStmt: %w", cerr)
+		}
+	}
 	if q.studyBlobKeysStmt != nil {
 		if cerr := q.studyBlobKeysStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing studyBlobKeysStmt: %w", cerr)
+		}
+	}
+	if q.tokenByHashStmt != nil {
+		if cerr := q.tokenByHashStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing tokenByHashStmt: %w", cerr)
+		}
+	}
+	if q.touchTokenStmt != nil {
+		if cerr := q.touchTokenStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing touchTokenStmt: %w", cerr)
 		}
 	}
 	if q.upsertStudyStmt != nil {
@@ -319,12 +487,19 @@ type Queries struct {
 	blobKeyExistsStmt          *sql.Stmt
 	bumpSeriesCountStmt        *sql.Stmt
 	bumpStudyCountsStmt        *sql.Stmt
+	countActiveAdminsStmt      *sql.Stmt
 	countStudiesStmt           *sql.Stmt
+	countUsersStmt             *sql.Stmt
 	deleteEmptySeriesStmt      *sql.Stmt
 	deleteEmptyStudyStmt       *sql.Stmt
+	deleteExpiredTokensStmt    *sql.Stmt
 	deleteInstanceByPKStmt     *sql.Stmt
 	deleteSeriesByPKStmt       *sql.Stmt
+	deleteSessionTokensStmt    *sql.Stmt
 	deleteStudyByPKStmt        *sql.Stmt
+	deleteTokenStmt            *sql.Stmt
+	deleteTokenByHashStmt      *sql.Stmt
+	deleteUserStmt             *sql.Stmt
 	getFrameSourceStmt         *sql.Stmt
 	getInstanceStmt            *sql.Stmt
 	getInstanceInSeriesStmt    *sql.Stmt
@@ -335,17 +510,31 @@ type Queries struct {
 	getSeriesRefStmt           *sql.Stmt
 	getStudyStmt               *sql.Stmt
 	getStudyPKStmt             *sql.Stmt
+	getUserStmt                *sql.Stmt
+	getUserByUsernameStmt      *sql.Stmt
+	insertAuditStmt            *sql.Stmt
+	insertFirstAdminStmt       *sql.Stmt
 	insertInstanceStmt         *sql.Stmt
 	insertSeriesStmt           *sql.Stmt
+	insertTokenStmt            *sql.Stmt
+	insertUserStmt             *sql.Stmt
 	instanceExistsStmt         *sql.Stmt
+	listTokensStmt             *sql.Stmt
+	listUsersStmt              *sql.Stmt
+	lockActiveAdminsStmt       *sql.Stmt
 	lockStudyStmt              *sql.Stmt
+	lockUserStmt               *sql.Stmt
 	refreshSeriesCountStmt     *sql.Stmt
 	refreshStudyAggregatesStmt *sql.Stmt
+	rehashPasswordStmt         *sql.Stmt
 	retrieveInstancesStmt      *sql.Stmt
 	seriesBlobKeysStmt         *sql.Stmt
 	seriesModalitiesStmt       *sql.Stmt
 	setStudyModalitiesStmt     *sql.Stmt
+	setUserStmt                *sql.Stmt
 	studyBlobKeysStmt          *sql.Stmt
+	tokenByHashStmt            *sql.Stmt
+	touchTokenStmt             *sql.Stmt
 	upsertStudyStmt            *sql.Stmt
 }
 
@@ -356,12 +545,19 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		blobKeyExistsStmt:          q.blobKeyExistsStmt,
 		bumpSeriesCountStmt:        q.bumpSeriesCountStmt,
 		bumpStudyCountsStmt:        q.bumpStudyCountsStmt,
+		countActiveAdminsStmt:      q.countActiveAdminsStmt,
 		countStudiesStmt:           q.countStudiesStmt,
+		countUsersStmt:             q.countUsersStmt,
 		deleteEmptySeriesStmt:      q.deleteEmptySeriesStmt,
 		deleteEmptyStudyStmt:       q.deleteEmptyStudyStmt,
+		deleteExpiredTokensStmt:    q.deleteExpiredTokensStmt,
 		deleteInstanceByPKStmt:     q.deleteInstanceByPKStmt,
 		deleteSeriesByPKStmt:       q.deleteSeriesByPKStmt,
+		deleteSessionTokensStmt:    q.deleteSessionTokensStmt,
 		deleteStudyByPKStmt:        q.deleteStudyByPKStmt,
+		deleteTokenStmt:            q.deleteTokenStmt,
+		deleteTokenByHashStmt:      q.deleteTokenByHashStmt,
+		deleteUserStmt:             q.deleteUserStmt,
 		getFrameSourceStmt:         q.getFrameSourceStmt,
 		getInstanceStmt:            q.getInstanceStmt,
 		getInstanceInSeriesStmt:    q.getInstanceInSeriesStmt,
@@ -372,17 +568,31 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getSeriesRefStmt:           q.getSeriesRefStmt,
 		getStudyStmt:               q.getStudyStmt,
 		getStudyPKStmt:             q.getStudyPKStmt,
+		getUserStmt:                q.getUserStmt,
+		getUserByUsernameStmt:      q.getUserByUsernameStmt,
+		insertAuditStmt:            q.insertAuditStmt,
+		insertFirstAdminStmt:       q.insertFirstAdminStmt,
 		insertInstanceStmt:         q.insertInstanceStmt,
 		insertSeriesStmt:           q.insertSeriesStmt,
+		insertTokenStmt:            q.insertTokenStmt,
+		insertUserStmt:             q.insertUserStmt,
 		instanceExistsStmt:         q.instanceExistsStmt,
+		listTokensStmt:             q.listTokensStmt,
+		listUsersStmt:              q.listUsersStmt,
+		lockActiveAdminsStmt:       q.lockActiveAdminsStmt,
 		lockStudyStmt:              q.lockStudyStmt,
+		lockUserStmt:               q.lockUserStmt,
 		refreshSeriesCountStmt:     q.refreshSeriesCountStmt,
 		refreshStudyAggregatesStmt: q.refreshStudyAggregatesStmt,
+		rehashPasswordStmt:         q.rehashPasswordStmt,
 		retrieveInstancesStmt:      q.retrieveInstancesStmt,
 		seriesBlobKeysStmt:         q.seriesBlobKeysStmt,
 		seriesModalitiesStmt:       q.seriesModalitiesStmt,
 		setStudyModalitiesStmt:     q.setStudyModalitiesStmt,
+		setUserStmt:                q.setUserStmt,
 		studyBlobKeysStmt:          q.studyBlobKeysStmt,
+		tokenByHashStmt:            q.tokenByHashStmt,
+		touchTokenStmt:             q.touchTokenStmt,
 		upsertStudyStmt:            q.upsertStudyStmt,
 	}
 }

@@ -8,6 +8,23 @@ import (
 	"database/sql"
 )
 
+type Audit struct {
+	ID          int64
+	At          int64
+	Username    string
+	TokenName   string
+	Role        string
+	Action      string
+	StudyUid    string
+	SeriesUid   string
+	InstanceUid string
+	TargetUser  string
+	Outcome     int32
+	Client      string
+	RequestID   string
+	Detail      string
+}
+
 type Instance struct {
 	Pk                int64
 	StudyPk           int64
@@ -74,4 +91,28 @@ type Study struct {
 	StudyDescriptionCi          string
 	PatientNameWords            string
 	ReferringPhysicianNameWords string
+}
+
+type Token struct {
+	ID         int64
+	UserID     int64
+	Kind       string
+	Name       string
+	Hash       string
+	CreatedAt  int64
+	ExpiresAt  sql.NullInt64
+	LastUsedAt sql.NullInt64
+}
+
+type User struct {
+	ID           int64
+	Username     string
+	UsernameCi   string
+	Email        sql.NullString
+	EmailCi      sql.NullString
+	Role         string
+	Active       bool
+	PasswordHash string
+	CreatedAt    int64
+	UpdatedAt    int64
 }
