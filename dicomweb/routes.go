@@ -1,16 +1,20 @@
 package dicomweb
 
-import "github.com/gin-gonic/gin"
+import (
+	"github.com/gin-gonic/gin"
+
+	"github.com/medimg/medimg/internal/httperr"
+)
 
 // URIRoutes registers the WADO-URI service (PS3.18 §9), mounted at /wado by the command.
 func (s *Service) URIRoutes(r gin.IRouter) {
-	r.GET("", handle(s.log, s.retrieveWADOURI))
+	r.GET("", httperr.Handle(s.log, s.retrieveWADOURI))
 }
 
 // Routes registers the whole DICOMweb surface on r (mounted at /dicomweb by the command), in
 // PS3.18 order, so that a URL leads straight to its handler.
 func (s *Service) Routes(r gin.IRouter) {
-	h := func(fn func(c *gin.Context) error) gin.HandlerFunc { return handle(s.log, fn) }
+	h := func(fn func(c *gin.Context) error) gin.HandlerFunc { return httperr.Handle(s.log, fn) }
 
 	// Retrieve (PS3.18 §10.4): instances, metadata, frames, bulk data.
 	r.GET("/studies/:study", h(s.retrieveInstances))

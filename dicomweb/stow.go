@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -86,8 +87,31 @@ func (s *Service) storeInstances(c *gin.Context) error {
 	if errors.As(stopErr, &tooLarge) {
 		status = http.StatusRequestEntityTooLarge
 	}
+	c.Set(storedStudiesKey, storedStudies(results))
 	s.writeStoreResponse(c, status, targetStudy, results)
 	return nil
+}
+
+// storedStudiesKey keeps, in the request's context, the studies a STOW stored into (the audit
+// trail records them; see StoredStudies).
+const storedStudiesKey = "dicomweb.stored_studies"
+
+// StoredStudies returns the Study Instance UIDs into which the request's STOW stored instances,
+// each once, in the order first stored.
+func StoredStudies(c *gin.Context) []string {
+	v, _ := c.Get(storedStudiesKey)
+	studies, _ := v.([]string)
+	return studies
+}
+
+func storedStudies(results []storeResult) []string {
+	var studies []string
+	for _, r := range results {
+		if r.reason == 0 && !slices.Contains(studies, r.studyUID) {
+			studies = append(studies, r.studyUID)
+		}
+	}
+	return studies
 }
 
 // storeParts stores every part. When the body itself cannot be read to its end (malformed, over
