@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,10 +12,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +29,7 @@ import (
 	"github.com/medimg/medimg/queries"
 	"github.com/medimg/medimg/queries/querytest"
 	"github.com/medimg/medimg/storage"
+	"github.com/medimg/medimg/users"
 )
 
 // server is a real DICOMweb HTTP server on a real database and blob directory.
@@ -54,11 +59,79 @@ func newServer(t testing.TB, engine string, cfg dicomweb.Config, wrap ...func(st
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	var us *users.Service
+	if *benchAuth {
+		us = withAuth(t, r, store, log)
+	}
 	svc.Routes(r.Group("/dicomweb"))
 	svc.URIRoutes(r.Group("/wado"))
 	ts := httptest.NewServer(r)
 	t.Cleanup(ts.Close)
+	if us != nil {
+		signInForBenchmarks(t, ts.URL)
+	}
 	return &server{Server: ts, store: store, blobs: blobs, dir: dir}
+}
+
+// benchAuth runs the server behind the authentication middleware with --auth local and the audit
+// trail on, as medimg serves it by default, so that benchmarks measure what they cost.
+var benchAuth = flag.Bool("bench-auth", false, "serve behind --auth local and the audit trail; requests carry a bearer token")
+
+const benchAdminPassword = "benchmark admin passphrase"
+
+// withAuth puts the users service's middleware and routes on r.
+func withAuth(t testing.TB, r *gin.Engine, store *queries.Store, log *slog.Logger) *users.Service {
+	t.Helper()
+	us, err := users.New(users.Config{Local: true, TokenTTL: time.Hour, StoredStudies: dicomweb.StoredStudies}, store, log, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { us.Close(context.Background()) })
+	if _, err := us.EnsureAdmin(context.Background(), benchAdminPassword); err != nil {
+		t.Fatal(err)
+	}
+	r.Use(func(c *gin.Context) { c.Set("request_id", "bench"); c.Next() }, us.Middleware(users.AccessTable()))
+	us.Routes(r)
+	return us
+}
+
+// signInForBenchmarks gets a token and makes every request of http.DefaultTransport to that
+// server carry it (the benchmark clients use the default client; several servers may run at once,
+// each with its own database and token).
+func signInForBenchmarks(t testing.TB, base string) {
+	t.Helper()
+	resp, err := http.PostForm(base+"/auth/token", url.Values{"username": {"admin"}, "password": {benchAdminPassword}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil || tok.AccessToken == "" {
+		t.Fatalf("sign in: %d %v", resp.StatusCode, err)
+	}
+	host := strings.TrimPrefix(base, "http://")
+	benchTokens.Store(host, "Bearer "+tok.AccessToken)
+	t.Cleanup(func() { benchTokens.Delete(host) })
+	installBearerTransport.Do(func() { http.DefaultTransport = bearerTransport{http.DefaultTransport} })
+}
+
+var (
+	benchTokens            sync.Map // host → Authorization header
+	installBearerTransport sync.Once
+)
+
+// bearerTransport adds the Authorization header of the request's server.
+type bearerTransport struct{ base http.RoundTripper }
+
+func (b bearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if h, ok := benchTokens.Load(req.URL.Host); ok && req.Header.Get("Authorization") == "" {
+		req = req.Clone(req.Context())
+		req.Header.Set("Authorization", h.(string))
+	}
+	return b.base.RoundTrip(req)
 }
 
 // forEachEngine runs fn on SQLite and on PostgreSQL.

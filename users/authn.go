@@ -151,12 +151,15 @@ func (a *authenticator) signIn(ctx context.Context, username, password, client s
 	uk, ak := userKey(username), addressKey(client)
 	if wait := a.throttle.wait(now, uk, ak); wait > 0 {
 		a.metrics.signIns.WithLabelValues("throttled").Inc()
+		a.log.WarnContext(ctx, "sign-in throttled", "username", username, "client", client, "retry_after", wait)
 		return queries.User{}, &ThrottledError{RetryAfter: wait}
 	}
+	// The log says who and from where, never the password.
 	fail := func(reason string) (queries.User, error) {
 		a.throttle.fail(now, uk, freeFailuresPerUser)
 		a.throttle.fail(now, ak, freeFailuresPerAddress)
 		a.metrics.signIns.WithLabelValues("failure").Inc()
+		a.log.WarnContext(ctx, "sign-in failed", "username", username, "client", client, "reason", reason)
 		return queries.User{}, fmt.Errorf("%w: %s", ErrInvalidCredentials, reason)
 	}
 	u, err := a.store.GetUserByUsername(ctx, username)

@@ -46,6 +46,15 @@ func TestSignIn(t *testing.T) {
 			if strings.Contains(wrong.body, "not the password") {
 				t.Errorf("the answer echoes the password")
 			}
+			logs := h.logs.String()
+			if !strings.Contains(logs, `msg="sign-in failed" username=nobody`) {
+				t.Errorf("the failed sign-in is not logged:\n%s", logs)
+			}
+			for _, secret := range []string{"not the password", "reader1 secret pass", adminPassword, "argon2id"} {
+				if strings.Contains(logs, secret) {
+					t.Errorf("the log holds %q:\n%s", secret, logs)
+				}
+			}
 		})
 
 		t.Run("bad_token_requests", func(t *testing.T) {

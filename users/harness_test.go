@@ -53,6 +53,25 @@ type harness struct {
 	store *queries.Store
 	clock *clock
 	admin string // the first admin's bearer token
+	logs  *syncBuffer
+}
+
+// syncBuffer collects the service's log.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func newHarness(t testing.TB, store *queries.Store, cfgs ...func(*Config)) *harness {
@@ -61,7 +80,8 @@ func newHarness(t testing.TB, store *queries.Store, cfgs ...func(*Config)) *harn
 	for _, f := range cfgs {
 		f(&cfg)
 	}
-	svc, err := New(cfg, store, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	logs := &syncBuffer{}
+	svc, err := New(cfg, store, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +98,7 @@ func newHarness(t testing.TB, store *queries.Store, cfgs ...func(*Config)) *harn
 	r.DELETE("/dicomweb/studies/:study", ok)
 	ts := httptest.NewServer(r)
 	t.Cleanup(func() { ts.Close(); svc.Close(context.Background()) })
-	h := &harness{Server: ts, svc: svc, store: store, clock: clk}
+	h := &harness{Server: ts, svc: svc, store: store, clock: clk, logs: logs}
 	if cfg.Local {
 		if _, err := svc.EnsureAdmin(context.Background(), adminPassword); err != nil {
 			t.Fatal(err)

@@ -96,7 +96,7 @@ func (s *Service) refuse(c *gin.Context, err error) {
 			Message: "the identity provider cannot be reached to check the token", Cause: err}
 	}
 	if e := httperr.From(err); e.Status < 500 {
-		s.log.InfoContext(c.Request.Context(), "credentials refused", "request_id", c.GetString("request_id"),
+		s.log.DebugContext(c.Request.Context(), "credentials refused", "request_id", c.GetString("request_id"),
 			"remote", c.ClientIP(), "status", e.Status, "reason", err.Error())
 	}
 	httperr.Write(c, s.log, err)

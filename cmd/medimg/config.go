@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -15,10 +16,16 @@ import (
 // MEDIMG_<NAME> (upper case, '-' as '_'), defaulting in turn to the value below.
 type config struct {
 	listen          string
+	metricsListen   string
 	database        string
 	blobs           string
 	publicURL       string
-	auth            string
+	trustedProxies  []string
+	auth            authModes
+	tokenTTL        time.Duration
+	oidcIssuer      string
+	oidcAudience    string
+	oidcRolesClaim  string
 	corsOrigins     string
 	maxUploadBytes  int64
 	onDuplicate     string
@@ -28,70 +35,150 @@ type config struct {
 	shutdownTimeout time.Duration
 }
 
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	var c config
-	fs := flag.NewFlagSet("medimg", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// authModes is --auth: local, oidc, both, or none.
+type authModes struct{ local, oidc bool }
+
+func (a authModes) none() bool { return !a.local && !a.oidc }
+
+// envName is the environment variable of a flag.
+func envName(flag string) string {
+	return "MEDIMG_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// configFlags defines the configuration's flags on fs. The returned function finishes the parse:
+// it converts and checks the values once fs.Parse has run. Subcommands add their own flags to the
+// same set, so that they share the server's configuration.
+func configFlags(fs *flag.FlagSet, getenv func(string) string) (*config, func() error) {
+	c := &config{}
 	env := func(name, def string) string {
-		if v := getenv("MEDIMG_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))); v != "" {
+		if v := getenv(envName(name)); v != "" {
 			return v
 		}
 		return def
 	}
 	str := func(p *string, name, def, usage string) {
-		fs.StringVar(p, name, env(name, def), usage+" (env MEDIMG_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))+")")
+		fs.StringVar(p, name, env(name, def), usage+" (env "+envName(name)+")")
+	}
+	// raw holds the flags that are converted after parsing, so that an environment value is
+	// checked the same way as a flag.
+	raw := map[string]*string{}
+	val := func(name, def, usage string) {
+		v := env(name, def)
+		raw[name] = &v
+		fs.Func(name, usage+" (env "+envName(name)+") (default "+strconv.Quote(v)+")", func(s string) error {
+			v = s
+			return nil
+		})
 	}
 	str(&c.listen, "listen", ":8080", "address to serve HTTP on")
+	str(&c.metricsListen, "metrics-listen", "", "serve /metrics on this address instead of the main listener (where it needs an admin), e.g. :9090")
 	str(&c.database, "database", "sqlite:data/medimg.db", "metadata store: sqlite:PATH or postgres://user:pass@host:5432/db?sslmode=disable")
 	str(&c.blobs, "blobs", "file:data/blobs", "blob store for the DICOM files: file:DIR")
 	str(&c.publicURL, "public-url", "", "base URL of absolute links in responses, e.g. https://pacs.example.org (default: the request's scheme and Host)")
-	str(&c.auth, "auth", "none", "authentication: none (user accounts and tokens arrive with the users issue)")
+	val("trusted-proxies", "", "comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For gives the client address (audit, sign-in throttling)")
+	val("auth", "local", "authentication: local (users, tokens and Basic in the metadata store), oidc (an identity provider's JWTs), local,oidc, or none (no checks: a trusted lab only)")
+	val("token-ttl", "12h", "lifetime of a token from POST /auth/token")
+	str(&c.oidcIssuer, "oidc-issuer", "", "with --auth oidc: the identity provider's issuer URL, e.g. https://keycloak.example.org/realms/hospital")
+	str(&c.oidcAudience, "oidc-audience", "", "with --auth oidc: the audience (client id) tokens must be issued for")
+	str(&c.oidcRolesClaim, "oidc-roles-claim", "roles", "with --auth oidc: dotted path of the claim listing the medimg roles, e.g. realm_access.roles or resource_access.medimg.roles")
 	str(&c.corsOrigins, "cors-origins", "", "comma-separated origins allowed to call from a browser, or * (default: same origin only)")
-	maxUpload := env("max-upload-bytes", strconv.FormatInt(4<<30, 10))
-	fs.Func("max-upload-bytes", "largest STOW request body in bytes, 0 for no limit (env MEDIMG_MAX_UPLOAD_BYTES) (default "+maxUpload+")", func(s string) error {
-		maxUpload = s
-		return nil
-	})
+	val("max-upload-bytes", strconv.FormatInt(4<<30, 10), "largest STOW request body in bytes, 0 for no limit")
 	str(&c.onDuplicate, "on-duplicate", "reject", "a stored SOP Instance UID sent again: reject (reported as a failure) or overwrite (replaced atomically)")
-	caseSensitive := env("qido-case-sensitive", "false")
-	fs.Func("qido-case-sensitive", "QIDO-RS matches text (names, IDs, descriptions) exactly as stored instead of ignoring case (env MEDIMG_QIDO_CASE_SENSITIVE) (default "+caseSensitive+")", func(s string) error {
-		caseSensitive = s
-		return nil
-	})
+	val("qido-case-sensitive", "false", "QIDO-RS matches text (names, IDs, descriptions) exactly as stored instead of ignoring case")
 	str(&c.logFormat, "log-format", "text", "log format: text or json")
 	str(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	shutdown := env("shutdown-timeout", "30s")
-	fs.Func("shutdown-timeout", "how long in-flight requests may take to finish on SIGINT/SIGTERM (env MEDIMG_SHUTDOWN_TIMEOUT) (default "+shutdown+")", func(s string) error {
-		shutdown = s
+	val("shutdown-timeout", "30s", "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+
+	finish := func() error {
+		var err error
+		if c.maxUploadBytes, err = strconv.ParseInt(*raw["max-upload-bytes"], 10, 64); err != nil || c.maxUploadBytes < 0 {
+			return fmt.Errorf("--max-upload-bytes %q: want a number of bytes, 0 for no limit", *raw["max-upload-bytes"])
+		}
+		if c.caseSensitive, err = strconv.ParseBool(*raw["qido-case-sensitive"]); err != nil {
+			return fmt.Errorf("--qido-case-sensitive %q: want true or false", *raw["qido-case-sensitive"])
+		}
+		if c.shutdownTimeout, err = time.ParseDuration(*raw["shutdown-timeout"]); err != nil {
+			return fmt.Errorf("--shutdown-timeout %q: %v", *raw["shutdown-timeout"], err)
+		}
+		if c.tokenTTL, err = time.ParseDuration(*raw["token-ttl"]); err != nil || c.tokenTTL < time.Minute {
+			return fmt.Errorf("--token-ttl %q: want a duration of at least 1m, such as 12h", *raw["token-ttl"])
+		}
+		if c.auth, err = parseAuth(*raw["auth"]); err != nil {
+			return err
+		}
+		if c.auth.oidc && (c.oidcIssuer == "" || c.oidcAudience == "") {
+			return errors.New("--auth oidc needs --oidc-issuer and --oidc-audience")
+		}
+		if c.trustedProxies, err = parseProxies(*raw["trusted-proxies"]); err != nil {
+			return err
+		}
+		if c.publicURL != "" {
+			u, err := url.Parse(c.publicURL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+				return fmt.Errorf("--public-url %q: want an absolute http(s) URL such as https://pacs.example.org", c.publicURL)
+			}
+		}
+		if c.logFormat != "text" && c.logFormat != "json" {
+			return fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+		}
 		return nil
-	})
+	}
+	return c, finish
+}
+
+// parseConfig parses the server's command line.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("medimg", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: medimg [flags]\n       medimg user add|passwd|list [flags] (see medimg user --help)\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	c, finish := configFlags(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments %q; see --help", fs.Args())
 	}
-	var err error
-	if c.maxUploadBytes, err = strconv.ParseInt(maxUpload, 10, 64); err != nil || c.maxUploadBytes < 0 {
-		return config{}, fmt.Errorf("--max-upload-bytes %q: want a number of bytes, 0 for no limit", maxUpload)
+	if err := finish(); err != nil {
+		return config{}, err
 	}
-	if c.caseSensitive, err = strconv.ParseBool(caseSensitive); err != nil {
-		return config{}, fmt.Errorf("--qido-case-sensitive %q: want true or false", caseSensitive)
-	}
-	if c.shutdownTimeout, err = time.ParseDuration(shutdown); err != nil {
-		return config{}, fmt.Errorf("--shutdown-timeout %q: %v", shutdown, err)
-	}
-	if c.auth != "none" {
-		return config{}, errors.New("--auth: only \"none\" is available until user accounts are built")
-	}
-	if c.publicURL != "" {
-		u, err := url.Parse(c.publicURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-			return config{}, fmt.Errorf("--public-url %q: want an absolute http(s) URL such as https://pacs.example.org", c.publicURL)
+	return *c, nil
+}
+
+func parseAuth(s string) (authModes, error) {
+	var a authModes
+	for _, m := range strings.Split(s, ",") {
+		switch strings.TrimSpace(m) {
+		case "local":
+			a.local = true
+		case "oidc":
+			a.oidc = true
+		case "none":
+			if s != "none" {
+				return a, fmt.Errorf("--auth %q: none cannot be combined", s)
+			}
+		default:
+			return a, fmt.Errorf("--auth %q: want local, oidc, local,oidc or none", s)
 		}
 	}
-	if c.logFormat != "text" && c.logFormat != "json" {
-		return config{}, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+	return a, nil
+}
+
+// parseProxies checks --trusted-proxies: addresses or CIDR ranges.
+func parseProxies(s string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return nil, fmt.Errorf("--trusted-proxies: %q is neither an address nor a CIDR range", p)
+			}
+		}
+		out = append(out, p)
 	}
-	return c, nil
+	return out, nil
 }

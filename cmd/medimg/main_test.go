@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,9 +22,14 @@ import (
 	"github.com/medimg/medimg/queries/querytest"
 )
 
+// testAdminPassword is the first admin's password in tests (MEDIMG_ADMIN_PASSWORD).
+const testAdminPassword = "correct horse battery staple"
+
 // instance is a running medimg started through run(), as main does.
 type instance struct {
-	url    string
+	url string
+	// token is the first admin's bearer token, signed in by start (empty with --auth none).
+	token  string
 	cancel context.CancelFunc
 	done   chan error
 	stderr *syncBuffer
@@ -47,15 +54,22 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// start runs the server on port 0 and waits until /healthz answers.
+// start runs the server on port 0 with the default --auth local (the first admin's password is
+// testAdminPassword unless env says otherwise), waits until /healthz answers, and signs in as the
+// admin when the server has local users.
 func start(t *testing.T, env map[string]string, args ...string) *instance {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	outR, outW := io.Pipe()
 	in := &instance{cancel: cancel, done: make(chan error, 1), stderr: &syncBuffer{}}
-	getenv := func(k string) string { return env[k] }
+	getenv := func(k string) string {
+		if v, ok := env[k]; ok || k != "MEDIMG_ADMIN_PASSWORD" {
+			return v
+		}
+		return testAdminPassword
+	}
 	go func() {
-		err := run(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...), getenv, outW, in.stderr)
+		err := run(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...), getenv, strings.NewReader(""), outW, in.stderr)
 		outW.Close()
 		in.done <- err
 	}()
@@ -71,6 +85,9 @@ func start(t *testing.T, env map[string]string, args ...string) *instance {
 		if resp, err := http.Get(in.url + "/healthz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
+				if pw := getenv("MEDIMG_ADMIN_PASSWORD"); pw != "" {
+					in.token = in.signIn(t, "admin", pw)
+				}
 				return in
 			}
 		}
@@ -118,25 +135,65 @@ func stowBody(t *testing.T, files ...[]byte) (contentType string, body []byte) {
 	return `multipart/related; type="application/dicom"; boundary="` + w.Boundary() + `"`, buf.Bytes()
 }
 
-func post(t *testing.T, url, contentType string, body io.Reader) *http.Response {
+// signIn returns a bearer token from POST /auth/token, or "" when the server has no local users.
+func (in *instance) signIn(t *testing.T, username, password string) string {
 	t.Helper()
-	resp, err := http.Post(url, contentType, body)
+	form := url.Values{"grant_type": {"password"}, "username": {username}, "password": {password}}
+	resp, err := http.PostForm(in.url+"/auth/token", form)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	return resp
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return ""
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 || tok.AccessToken == "" {
+		t.Fatalf("sign in as %s: status %d, %v", username, resp.StatusCode, err)
+	}
+	return tok.AccessToken
 }
 
-func get(t *testing.T, url string) (int, string) {
+// request makes a request carrying the admin's token.
+func (in *instance) request(t *testing.T, method, path, contentType string, body io.Reader) *http.Request {
 	t.Helper()
-	resp, err := http.Get(url)
+	req, err := http.NewRequest(method, in.url+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if in.token != "" {
+		req.Header.Set("Authorization", "Bearer "+in.token)
+	}
+	return req
+}
+
+// do sends req and returns the status and body.
+func do(t *testing.T, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp, string(b)
+}
+
+func (in *instance) post(t *testing.T, path, contentType string, body io.Reader) *http.Response {
+	t.Helper()
+	resp, _ := do(t, in.request(t, http.MethodPost, path, contentType, body))
+	return resp
+}
+
+func (in *instance) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, body := do(t, in.request(t, http.MethodGet, path, "", nil))
+	return resp.StatusCode, body
 }
 
 func TestStoreSurvivesRestart(t *testing.T) {
@@ -150,13 +207,13 @@ func TestStoreSurvivesRestart(t *testing.T) {
 		study := dicomgen.UID()
 		files = append(files, generated(t, dicomgen.Spec{StudyInstanceUID: study}))
 		ct, body := stowBody(t, files...)
-		if resp := post(t, srv.url+"/dicomweb/studies", ct, bytes.NewReader(body)); resp.StatusCode != 200 {
+		if resp := srv.post(t, "/dicomweb/studies", ct, bytes.NewReader(body)); resp.StatusCode != 200 {
 			t.Fatalf("STOW: status %d %q\n%s", resp.StatusCode, resp.Header.Values("Warning"), srv.stderr)
 		}
-		if code, _ := get(t, srv.url+"/readyz"); code != 200 {
+		if code, _ := srv.get(t, "/readyz"); code != 200 {
 			t.Errorf("/readyz = %d", code)
 		}
-		_, metrics := get(t, srv.url+"/metrics")
+		_, metrics := srv.get(t, "/metrics")
 		for _, want := range []string{`medimg_stow_instances_total{result="stored"} 7`, `medimg_http_requests_total{code="200",method="POST",route="/dicomweb/studies"} 1`, "go_goroutines"} {
 			if !strings.Contains(metrics, want) {
 				t.Errorf("/metrics lacks %s", want)
@@ -166,13 +223,11 @@ func TestStoreSurvivesRestart(t *testing.T) {
 
 		srv = start(t, nil, "--database", dsn, "--blobs", blobs)
 		ct, body = stowBody(t, files[6])
-		if resp := post(t, srv.url+"/dicomweb/studies", ct, bytes.NewReader(body)); resp.StatusCode != 409 {
+		if resp := srv.post(t, "/dicomweb/studies", ct, bytes.NewReader(body)); resp.StatusCode != 409 {
 			t.Errorf("re-sending a stored instance after a restart: status %d, want 409 (duplicate)", resp.StatusCode)
 		}
-		req, _ := http.NewRequest(http.MethodDelete, srv.url+"/dicomweb/studies/"+study, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil || resp.StatusCode != 204 {
-			t.Fatalf("DELETE study after restart: %v %v", resp.StatusCode, err)
+		if resp, body := do(t, srv.request(t, http.MethodDelete, "/dicomweb/studies/"+study, "", nil)); resp.StatusCode != 204 {
+			t.Fatalf("DELETE study after restart: %d %s", resp.StatusCode, body)
 		}
 	})
 }
@@ -183,7 +238,7 @@ func TestShutdownFinishesInFlightStore(t *testing.T) {
 	pr, pw := io.Pipe()
 	result := make(chan int, 1)
 	go func() {
-		resp, err := http.Post(srv.url+"/dicomweb/studies", ct, pr)
+		resp, err := http.DefaultClient.Do(srv.request(t, http.MethodPost, "/dicomweb/studies", ct, pr))
 		if err != nil {
 			result <- -1
 			return
@@ -205,7 +260,7 @@ func TestShutdownFinishesInFlightStore(t *testing.T) {
 
 func TestErrorsAreJSONAndCORS(t *testing.T) {
 	srv := start(t, nil, "--database", querytest.DSN(t, "sqlite"), "--blobs", "file:"+t.TempDir(), "--cors-origins", "https://viewer.example.org")
-	code, body := get(t, srv.url+"/no/such/route")
+	code, body := srv.get(t, "/no/such/route")
 	if code != 404 || !strings.Contains(body, `"code":"not_found"`) {
 		t.Errorf("unknown route: %d %s", code, body)
 	}
@@ -226,9 +281,13 @@ func TestErrorsAreJSONAndCORS(t *testing.T) {
 	}
 	req, _ = http.NewRequest(http.MethodPost, srv.url+"/dicomweb/studies", strings.NewReader("x"))
 	req.Header.Set("Origin", "https://viewer.example.org")
-	req.Header.Set("Content-Type", "text/plain")
-	resp, _ = http.DefaultClient.Do(req)
-	resp.Body.Close()
+	resp, _ = do(t, req)
+	if resp.StatusCode != 401 || resp.Header.Get("Access-Control-Allow-Origin") == "" || resp.Header.Get("WWW-Authenticate") == "" {
+		t.Errorf("a request without credentials from an allowed origin: %d %v, want 401 with CORS headers (a browser hides it otherwise)", resp.StatusCode, resp.Header)
+	}
+	req = srv.request(t, http.MethodPost, "/dicomweb/studies", "text/plain", strings.NewReader("x"))
+	req.Header.Set("Origin", "https://viewer.example.org")
+	resp, _ = do(t, req)
 	if resp.StatusCode != 415 || resp.Header.Get("Access-Control-Allow-Origin") == "" {
 		t.Errorf("an error response lacks CORS headers: %d %v", resp.StatusCode, resp.Header)
 	}
@@ -249,10 +308,12 @@ func TestErrorsAreJSONAndCORS(t *testing.T) {
 func TestConfiguration(t *testing.T) {
 	t.Run("help_documents_every_flag", func(t *testing.T) {
 		var stderr bytes.Buffer
-		if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, io.Discard, &stderr); err != nil {
+		if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, nil, io.Discard, &stderr); err != nil {
 			t.Fatal(err)
 		}
-		for _, flag := range []string{"listen", "database", "blobs", "public-url", "auth", "cors-origins", "max-upload-bytes", "on-duplicate", "qido-case-sensitive", "log-format", "log-level", "shutdown-timeout"} {
+		for _, flag := range []string{"listen", "metrics-listen", "database", "blobs", "public-url", "trusted-proxies", "auth", "token-ttl",
+			"oidc-issuer", "oidc-audience", "oidc-roles-claim", "cors-origins", "max-upload-bytes", "on-duplicate", "qido-case-sensitive",
+			"log-format", "log-level", "shutdown-timeout"} {
 			env := "MEDIMG_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 			if !strings.Contains(stderr.String(), "-"+flag) || !strings.Contains(stderr.String(), env) {
 				t.Errorf("--help does not document --%s with %s", flag, env)
@@ -266,7 +327,7 @@ func TestConfiguration(t *testing.T) {
 			t.Errorf("MEDIMG_DATABASE was not used: %v", err)
 		}
 		ct, body := stowBody(t, generated(t, dicomgen.Spec{}))
-		if resp := post(t, srv.url+"/dicomweb/studies", ct, bytes.NewReader(body)); resp.StatusCode != 200 {
+		if resp := srv.post(t, "/dicomweb/studies", ct, bytes.NewReader(body)); resp.StatusCode != 200 {
 			t.Fatalf("STOW: %d", resp.StatusCode)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "blobs", "studies")); err != nil {
@@ -279,14 +340,18 @@ func TestConfiguration(t *testing.T) {
 		"bad_log_format":      {"--log-format", "xml"},
 		"bad_upload_limit":    {"--max-upload-bytes", "lots"},
 		"bad_on_duplicate":    {"--database", "sqlite:" + filepath.Join(t.TempDir(), "y.db"), "--blobs", "file:" + t.TempDir(), "--on-duplicate", "merge"},
-		"unknown_auth":        {"--auth", "oidc"},
+		"unknown_auth":        {"--auth", "ldap"},
+		"none_combined":       {"--auth", "none,local"},
+		"oidc_without_issuer": {"--auth", "oidc"},
+		"short_token_ttl":     {"--token-ttl", "10s"},
+		"bad_trusted_proxy":   {"--trusted-proxies", "proxy.example.org"},
 		"relative_public_url": {"--public-url", "pacs.example.org"},
 		"stray_argument":      {"serve"},
 		"unknown_flag":        {"--colour"},
 	}
 	for name, args := range bad {
 		t.Run("rejects_"+name, func(t *testing.T) {
-			if err := run(context.Background(), args, func(string) string { return "" }, io.Discard, io.Discard); err == nil {
+			if err := run(context.Background(), args, func(string) string { return "" }, nil, io.Discard, io.Discard); err == nil {
 				t.Errorf("run(%q) succeeded", args)
 			}
 		})
@@ -302,7 +367,7 @@ func TestDefaultsCreateDataDirectory(t *testing.T) {
 	defer os.Chdir(wd)
 	srv := start(t, nil)
 	ct, body := stowBody(t, generated(t, dicomgen.Spec{}))
-	if resp := post(t, srv.url+"/dicomweb/studies", ct, bytes.NewReader(body)); resp.StatusCode != 200 {
+	if resp := srv.post(t, "/dicomweb/studies", ct, bytes.NewReader(body)); resp.StatusCode != 200 {
 		t.Fatalf("STOW with the defaults: %d", resp.StatusCode)
 	}
 	srv.stop(t)

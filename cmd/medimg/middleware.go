@@ -15,7 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/medimg/medimg/dicomweb"
+	"github.com/medimg/medimg/internal/httperr"
+	"github.com/medimg/medimg/users"
 )
 
 // requestID tags every request with an ID (the client's X-Request-ID when it is sane) that the
@@ -52,6 +53,7 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 			slog.Int("bytes", c.Writer.Size()),
 			slog.Duration("duration", time.Since(start)),
 			slog.String("remote", c.ClientIP()),
+			slog.String("user", users.PrincipalOf(c).Username),
 		)
 	}
 }
@@ -65,7 +67,7 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				dicomweb.WriteError(c, log, fmt.Errorf("panic: %v", p))
+				httperr.Write(c, log, fmt.Errorf("panic: %v", p))
 			}
 		}()
 		c.Next()
@@ -149,7 +151,7 @@ func cors(origins string) gin.HandlerFunc {
 }
 
 // operations registers the endpoints for load balancers, Kubernetes and Prometheus.
-func operations(r gin.IRouter, reg *prometheus.Registry, pinger interface{ Ping(context.Context) error }) {
+func operations(r gin.IRouter, pinger interface{ Ping(context.Context) error }) {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
@@ -160,5 +162,9 @@ func operations(r gin.IRouter, reg *prometheus.Registry, pinger interface{ Ping(
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ok"})
 	})
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})))
+}
+
+// metricsHandler serves the registry for Prometheus.
+func metricsHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
 }

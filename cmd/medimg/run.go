@@ -17,14 +17,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/medimg/medimg/dicomweb"
+	"github.com/medimg/medimg/internal/httperr"
 	"github.com/medimg/medimg/migrations"
 	"github.com/medimg/medimg/queries"
 	"github.com/medimg/medimg/storage"
+	"github.com/medimg/medimg/users"
 )
 
 // run is the whole program: configuration, wiring, serving, and shutdown when ctx ends. It prints
 // "medimg listening on http://ADDR" to stdout once it accepts connections (tests read the port).
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+// "medimg user …" manages user accounts instead (see runUser).
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "user" {
+		return runUser(ctx, args[1:], getenv, stdin, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -56,7 +62,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	handler, err := newRouter(cfg, log, reg, store, dw)
+	us, err := users.New(usersConfig(cfg), store, log, reg)
+	if err != nil {
+		return err
+	}
+	// Closed last, after the server's requests are done, so that their audit records are written.
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		us.Close(closeCtx)
+	}()
+	if cfg.auth.local {
+		if err := ensureAdmin(ctx, us, getenv, log); err != nil {
+			return err
+		}
+	}
+	handler, err := newRouter(cfg, log, reg, store, dw, us)
 	if err != nil {
 		return err
 	}
@@ -65,25 +86,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.listen, err)
 	}
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	servers := []*http.Server{newServer(handler, log)}
+	listeners := []net.Listener{ln}
+	if cfg.metricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.metricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (--metrics-listen): %w", cfg.metricsListen, err)
+		}
+		servers = append(servers, newServer(metricsHandler(reg), log))
+		listeners = append(listeners, mln)
+		log.Info("metrics served on their own listener", "addr", mln.Addr().String())
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("medimg started", "addr", ln.Addr().String(), "database", store.Engine(), "blobs", cfg.blobs)
+	serveErr := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { serveErr <- srv.Serve(listeners[i]) }()
+	}
+	log.Info("medimg started", "addr", ln.Addr().String(), "database", store.Engine(), "blobs", cfg.blobs, "auth", cfg.auth.String())
+	if cfg.auth.none() && !isLoopback(ln.Addr()) {
+		log.Warn("--auth none: anyone who can reach " + ln.Addr().String() + " can read, store and delete every image; use it only on a trusted network")
+	}
 	fmt.Fprintf(stdout, "medimg listening on http://%s\n", ln.Addr())
 
-	// Files left by a crash: only ones old enough not to belong to a store in flight elsewhere.
-	go func() {
-		if n, err := dw.SweepOrphans(ctx, time.Hour); err != nil {
-			log.Warn("orphan sweep failed", "err", err)
-		} else if n > 0 {
-			log.Info("orphan sweep", "deleted", n)
-		}
-	}()
+	go background(ctx, log, dw, store)
 
 	select {
 	case err := <-serveErr:
@@ -93,11 +118,51 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log.Info("shutting down; waiting for in-flight requests", "timeout", cfg.shutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
 	}
 	log.Info("medimg stopped")
 	return nil
+}
+
+func newServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// background runs the periodic clean-ups until ctx ends.
+func background(ctx context.Context, log *slog.Logger, dw *dicomweb.Service, store *queries.Store) {
+	// Files left by a crash: only ones old enough not to belong to a store in flight elsewhere.
+	if n, err := dw.SweepOrphans(ctx, time.Hour); err != nil {
+		log.Warn("orphan sweep failed", "err", err)
+	} else if n > 0 {
+		log.Info("orphan sweep", "deleted", n)
+	}
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if n, err := store.DeleteExpiredTokens(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("removing expired tokens failed", "err", err)
+		} else if n > 0 {
+			log.Info("expired tokens removed", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 func newLogger(cfg config, w io.Writer) *slog.Logger {
@@ -135,26 +200,40 @@ func openBlobs(spec string, log *slog.Logger) (storage.Store, error) {
 }
 
 // newRouter builds the gin engine with its middleware, in order, and every route group.
-func newRouter(cfg config, log *slog.Logger, reg *prometheus.Registry, store *queries.Store, dw *dicomweb.Service) (http.Handler, error) {
+func newRouter(cfg config, log *slog.Logger, reg *prometheus.Registry, store *queries.Store, dw *dicomweb.Service, us *users.Service) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true
 	r.HandleMethodNotAllowed = true
+	// The client address (audit trail, sign-in throttling) comes from X-Forwarded-For only when
+	// the connection is from a listed proxy; gin trusts every proxy unless told otherwise.
+	if err := r.SetTrustedProxies(cfg.trustedProxies); err != nil {
+		return nil, fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	m, err := newHTTPMetrics(reg)
 	if err != nil {
 		return nil, err
 	}
-	r.Use(requestID(), accessLog(log), recovery(log), m.middleware(), cors(cfg.corsOrigins))
+	access := users.AccessTable()
+	// CORS answers preflights before authentication: a browser sends them without credentials.
+	r.Use(requestID(), accessLog(log), recovery(log), m.middleware(), cors(cfg.corsOrigins), us.Middleware(access))
 	r.NoRoute(func(c *gin.Context) {
-		dicomweb.WriteError(c, log, &dicomweb.Error{Status: http.StatusNotFound, Code: "not_found",
+		httperr.Write(c, log, &httperr.Error{Status: http.StatusNotFound, Code: "not_found",
 			Message: "no resource at " + c.Request.URL.Path})
 	})
 	r.NoMethod(func(c *gin.Context) {
-		dicomweb.WriteError(c, log, &dicomweb.Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+		httperr.Write(c, log, &httperr.Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
 			Message: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
 	})
-	operations(r, reg, store)
+	operations(r, store)
+	if cfg.metricsListen == "" {
+		r.GET("/metrics", gin.WrapH(metricsHandler(reg)))
+	}
+	us.Routes(r)
 	dw.Routes(r.Group("/dicomweb"))
 	dw.URIRoutes(r.Group("/wado"))
+	if err := access.CheckRoutes(routesOf(r)); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
