@@ -40,7 +40,10 @@ func TestWrite(t *testing.T) {
 			log := slog.New(slog.NewTextHandler(&logs, nil))
 			gin.SetMode(gin.ReleaseMode)
 			r := gin.New()
-			r.GET("/", func(ctx *gin.Context) { ctx.Set("request_id", "rid-7"); Handle(log, func(*gin.Context) error { return c.err })(ctx) })
+			r.GET("/", func(ctx *gin.Context) {
+				ctx.Set("request_id", "rid-7")
+				Handle(log, func(*gin.Context) error { return c.err })(ctx)
+			})
 			w := httptest.NewRecorder()
 			r.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
 			if w.Code != c.status || w.Body.String() != c.body {
