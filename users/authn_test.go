@@ -109,15 +109,15 @@ func TestSignIn(t *testing.T) {
 
 		t.Run("tokens_expire", func(t *testing.T) {
 			tok := h.token(t, "reader1", "reader1 secret pass")
-			h.clock.advance(59 * time.Minute)
+			h.clock.Advance(59 * time.Minute)
 			if r := h.do(t, "GET", "/dicomweb/studies", bearer(tok), nil); r.status != 200 {
 				t.Errorf("before expiry: %d", r.status)
 			}
-			h.clock.advance(2 * time.Minute)
+			h.clock.Advance(2 * time.Minute)
 			if r := h.do(t, "GET", "/dicomweb/studies", bearer(tok), nil); r.status != 401 {
 				t.Errorf("after expiry: %d", r.status)
 			}
-			if n, err := store.DeleteExpiredTokens(context.Background(), h.clock.now()); err != nil || n == 0 {
+			if n, err := store.DeleteExpiredTokens(context.Background(), h.clock.Now()); err != nil || n == 0 {
 				t.Errorf("expired tokens removed: %d %v", n, err)
 			}
 		})
@@ -159,7 +159,7 @@ func TestBasic(t *testing.T) {
 
 		t.Run("another_replica_sees_changes_within_five_seconds", func(t *testing.T) {
 			other := newHarness(t, store)
-			other.clock.t = h.clock.now()
+			other.clock.now = h.clock.Now()
 			creds := basic("modality", "modality new secret")
 			tok := h.token(t, "modality", "modality new secret")
 			for _, auth := range []string{creds, bearer(tok)} {
@@ -169,7 +169,7 @@ func TestBasic(t *testing.T) {
 			}
 			// Replica 1 deactivates the user; replica 2 has both credentials cached.
 			h.do(t, "PATCH", fmt.Sprint("/users/", u.ID), bearer(h.admin), `{"active": false}`)
-			other.clock.advance(recheckAfter)
+			other.clock.Advance(recheckAfter)
 			for _, auth := range []string{creds, bearer(tok)} {
 				if r := other.do(t, "POST", "/dicomweb/studies", auth, nil); r.status != 401 {
 					t.Errorf("replica 2 after %s: %d, want 401", recheckAfter, r.status)
@@ -196,14 +196,14 @@ func TestThrottle(t *testing.T) {
 	if r := h.do(t, "GET", "/dicomweb/studies", basic("target", "guess guess guess"), nil); r.status != 429 || r.header.Get("Retry-After") == "" {
 		t.Errorf("Basic while throttled: %d", r.status)
 	}
-	h.clock.advance(time.Second)
+	h.clock.Advance(time.Second)
 	if r := h.do(t, "POST", "/auth/token", "", wrong); r.status != 401 {
 		t.Errorf("after the wait: %d", r.status)
 	}
 	if r := h.do(t, "POST", "/auth/token", "", right); r.status != 429 || r.header.Get("Retry-After") != "2" {
 		t.Errorf("the back-off doubles: %d Retry-After %q", r.status, r.header.Get("Retry-After"))
 	}
-	h.clock.advance(2 * time.Second)
+	h.clock.Advance(2 * time.Second)
 	if r := h.do(t, "POST", "/auth/token", "", right); r.status != 200 {
 		t.Errorf("the right password after the wait: %d", r.status)
 	}

@@ -26,24 +26,6 @@ var cheapParams = Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 3
 
 const adminPassword = "correct horse battery staple"
 
-// clock is a settable time for the service under test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // harness is the users service behind a real HTTP server on a real database, with the middleware
 // in front of the users API and of stand-in data routes ("GET /dicomweb/studies" answers 200), and
 // the first admin signed in.
@@ -51,7 +33,7 @@ type harness struct {
 	*httptest.Server
 	svc   *Service
 	store *queries.Store
-	clock *clock
+	clock *oidcClock
 	admin string // the first admin's bearer token
 	logs  *syncBuffer
 }
@@ -85,8 +67,8 @@ func newHarness(t testing.TB, store *queries.Store, cfgs ...func(*Config)) *harn
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Now()}
-	svc.now, svc.auth.now = clk.now, clk.now
+	clk := &oidcClock{now: time.Now()}
+	svc.now, svc.auth.now = clk.Now, clk.Now
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(func(c *gin.Context) { c.Set("request_id", c.GetHeader("X-Request-ID")); c.Next() })
@@ -140,38 +122,21 @@ type errorBody struct {
 }
 
 // do sends a request; auth is a full Authorization header value ("" for none); a body that is not
-// a string or nil is sent as JSON.
+// a string or form values is sent as JSON.
 func (h *harness) do(t testing.TB, method, path, auth string, body any) response {
 	t.Helper()
-	var rd io.Reader
-	contentType := ""
+	var text, contentType string
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd, contentType = strings.NewReader(b), "application/json"
+		text, contentType = b, "application/json"
 	case url.Values:
-		rd, contentType = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+		text, contentType = b.Encode(), "application/x-www-form-urlencoded"
 	default:
 		j, _ := json.Marshal(b)
-		rd, contentType = strings.NewReader(string(j)), "application/json"
+		text, contentType = string(j), "application/json"
 	}
-	req, err := http.NewRequest(method, h.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return response{resp.StatusCode, resp.Header, string(b)}
+	return h.doHeaders(t, method, path, map[string]string{"Authorization": auth, "Content-Type": contentType}, text)
 }
 
 func bearer(token string) string { return "Bearer " + token }

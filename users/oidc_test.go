@@ -30,7 +30,7 @@ var oidcEpoch = time.Date(2026, time.March, 2, 8, 0, 0, 0, time.UTC)
 
 const oidcSubject = "5d0c8f7e-2b7a-4c1e-9a57-0f4b3c2d1e6a"
 
-// oidcClock is a settable clock for the Now hook.
+// oidcClock is a settable clock: for the OIDC Now hook and the service under test.
 type oidcClock struct {
 	mu  sync.Mutex
 	now time.Time
