@@ -30,6 +30,10 @@ func (s *Service) retrieveInstances(c *gin.Context) error {
 	if len(insts) == 0 {
 		return errorf(http.StatusNotFound, "not_found", "%s has no instances", sc)
 	}
+	if wantsZIP(c.GetHeader("Accept")) {
+		s.writeZIP(c, sc, insts)
+		return nil
+	}
 	rep, err := chooseInstanceRep(c.GetHeader("Accept"), insts, sc.SOPInstanceUID != "")
 	if err != nil {
 		return err
@@ -109,7 +113,7 @@ func chooseInstanceRep(accept string, insts []queries.StoredInstance, single boo
 		}
 		return instanceRep{multipart: w.multipart || w.mediaType == "*/*" || !single, transferSyntax: ts}, nil
 	}
-	return instanceRep{}, notAcceptable(accept, `multipart/related; type="application/dicom" (or application/dicom for one instance), as stored (transfer-syntax=*, here `+
+	return instanceRep{}, notAcceptable(accept, `application/zip, or multipart/related; type="application/dicom" (or application/dicom for one instance), as stored (transfer-syntax=*, here `+
 		insts[0].TransferSyntaxUID+`) or transcoded to Explicit or Implicit VR Little Endian, Explicit VR Big Endian or Deflated Explicit VR Little Endian from native, RLE or JPEG Baseline files`)
 }
 

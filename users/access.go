@@ -36,9 +36,11 @@ var (
 // The README shows the same matrix.
 func AccessTable() Table {
 	t := Table{
-		"GET /healthz": {Public: true},
-		"GET /readyz":  {Public: true},
-		"GET /metrics": {Roles: admins},
+		"GET /healthz":      {Public: true},
+		"GET /readyz":       {Public: true},
+		"GET /metrics":      {Roles: admins},
+		"GET /":             {Public: true}, // redirects to the viewer
+		"GET /viewer/*path": {Public: true}, // the viewer's static files: it signs in through the API
 
 		"POST /auth/token":  {Public: true, Action: ActionSignIn},
 		"POST /auth/logout": {Action: ActionSignOut},

@@ -242,6 +242,9 @@ func TestMalformedCredentials(t *testing.T) {
 	if r := h.do(t, "GET", "/dicomweb/studies", "", nil); r.status != 401 || r.header.Get("WWW-Authenticate") != Challenge {
 		t.Errorf("no credentials: %d %v", r.status, r.header)
 	}
+	if r := h.doHeaders(t, "GET", "/dicomweb/studies", map[string]string{"X-Requested-With": "XMLHttpRequest"}, ""); r.status != 401 || r.header.Get("WWW-Authenticate") != `Bearer realm="medimg"` {
+		t.Errorf("a script's request without credentials: %d %q, want 401 without the Basic challenge (no browser dialog)", r.status, r.header.Get("WWW-Authenticate"))
+	}
 	if r := h.do(t, "GET", "/dicomweb/studies?access_token="+h.admin, "", nil); r.status != 401 {
 		t.Errorf("a token in the query string was accepted: %d", r.status)
 	}

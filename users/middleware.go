@@ -27,6 +27,20 @@ const (
 // Challenge is the WWW-Authenticate header of every 401: both schemes the server accepts.
 const Challenge = `Bearer realm="medimg", Basic realm="medimg"`
 
+// scriptChallenge is the header for a request marked X-Requested-With: XMLHttpRequest (the
+// bundled viewer marks its requests): without the Basic scheme, which would make the browser open
+// its own password dialog over the page's sign-in form.
+const scriptChallenge = `Bearer realm="medimg"`
+
+// challenge sets WWW-Authenticate on a 401.
+func challenge(c *gin.Context) {
+	if c.GetHeader("X-Requested-With") == "XMLHttpRequest" {
+		c.Header("WWW-Authenticate", scriptChallenge)
+		return
+	}
+	c.Header("WWW-Authenticate", Challenge)
+}
+
 // PrincipalOf returns who made the request (set by Middleware).
 func PrincipalOf(c *gin.Context) Principal {
 	p, _ := c.Get(principalKey)
@@ -79,11 +93,11 @@ func (s *Service) refuse(c *gin.Context, err error) {
 	var throttled *ThrottledError
 	switch {
 	case errors.Is(err, errNoCredentials):
-		c.Header("WWW-Authenticate", Challenge)
+		challenge(c)
 		err = httperr.New(http.StatusUnauthorized, "unauthorized",
 			"credentials required: send Authorization: Bearer <token from POST /auth/token> or Basic")
 	case errors.Is(err, ErrInvalidCredentials):
-		c.Header("WWW-Authenticate", Challenge)
+		challenge(c)
 		err = &httperr.Error{Status: http.StatusUnauthorized, Code: "unauthorized",
 			Message: "invalid, expired or revoked credentials", Cause: err}
 	case errors.As(err, &throttled):

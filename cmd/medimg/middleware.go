@@ -141,7 +141,7 @@ func cors(origins string) gin.HandlerFunc {
 		h.Set("Access-Control-Expose-Headers", "Content-Type, Content-Length, Content-Range, Accept-Ranges, ETag, Warning, Location, X-Request-ID, X-Decode-Level")
 		if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
 			h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Accept, Content-Type, Range, X-Request-ID, If-None-Match")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Accept, Content-Type, Range, X-Request-ID, X-Requested-With, If-None-Match")
 			h.Set("Access-Control-Max-Age", "600")
 			c.AbortWithStatus(http.StatusNoContent)
 			return

@@ -22,6 +22,7 @@ import (
 	"github.com/medimg/medimg/queries"
 	"github.com/medimg/medimg/storage"
 	"github.com/medimg/medimg/users"
+	"github.com/medimg/medimg/viewer"
 )
 
 // run is the whole program: configuration, wiring, serving, and shutdown when ctx ends. It prints
@@ -229,6 +230,12 @@ func newRouter(cfg config, log *slog.Logger, reg *prometheus.Registry, store *qu
 	if cfg.metricsListen == "" {
 		r.GET("/metrics", gin.WrapH(metricsHandler(reg)))
 	}
+	vh, err := viewer.New("/viewer/")
+	if err != nil {
+		return nil, err
+	}
+	r.GET("/viewer/*path", gin.WrapH(vh))
+	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/viewer/") })
 	us.Routes(r)
 	dw.Routes(r.Group("/dicomweb"))
 	dw.URIRoutes(r.Group("/wado"))
