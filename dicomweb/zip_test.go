@@ -21,7 +21,7 @@ func TestRetrieveZIP(t *testing.T) {
 		cr := s.stored(t, testfiles.Read(t, "4.dcm"))
 
 		for path, want := range map[string][][]byte{
-			"/dicomweb/studies/" + study:                      {a, b},
+			"/dicomweb/studies/" + study:                       {a, b},
 			"/dicomweb/studies/" + study + "/series/" + series: {a},
 			cr: {testfiles.Read(t, "4.dcm")},
 		} {
