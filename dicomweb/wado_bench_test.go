@@ -98,6 +98,7 @@ func TestRetrieveMemoryIsFlat(t *testing.T) {
 		{inst, `multipart/related; type="application/dicom"; transfer-syntax=*`},
 		{inst, `multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2`},
 		{inst + "/frames/1,64,128", cornerstoneAccept},
+		{inst, "application/zip"},
 	} {
 		growth := peakHeapGrowth(t, func() {
 			req, _ := http.NewRequest(http.MethodGet, s.URL+tc.path, nil)
