@@ -24,6 +24,9 @@ var (
 	ErrMalformed = errors.New("malformed multipart body")
 )
 
+// maxBoundary bounds the boundary we accept (far above RFC 2046's 70, which real clients exceed).
+const maxBoundary = 256
+
 // Related is a parsed multipart/related Content-Type.
 type Related struct {
 	Boundary string
@@ -48,8 +51,11 @@ func ParseContentType(contentType string) (Related, error) {
 	if b == "" {
 		return Related{}, fmt.Errorf("%w: multipart/related without a boundary parameter", ErrMediaType)
 	}
-	if len(b) > 70 {
-		return Related{}, fmt.Errorf("%w: boundary longer than 70 characters (RFC 2046 §5.1.1)", ErrMediaType)
+	// RFC 2046 §5.1.1 says at most 70 characters, but Orthanc's DICOMweb client sends 73
+	// (<uuid>-<uuid>) and nothing is ambiguous about a longer one: accept any that fits a sane
+	// header line.
+	if len(b) > maxBoundary {
+		return Related{}, fmt.Errorf("%w: boundary of %d characters; at most %d are accepted", ErrMediaType, len(b), maxBoundary)
 	}
 	return Related{Boundary: b, Type: strings.ToLower(mt.Params["type"])}, nil
 }

@@ -26,7 +26,9 @@ func TestParseContentType(t *testing.T) {
 		{"multipart_mixed", `multipart/mixed; boundary=x`, Related{}, true},
 		{"no_boundary", `multipart/related; type="application/dicom"`, Related{}, true},
 		{"garbage", `multipart/related; boundary="unterminated`, Related{}, true},
-		{"long_boundary", `multipart/related; boundary=` + strings.Repeat("b", 71), Related{}, true},
+		{"orthanc_73_character_boundary", `multipart/related; type="application/dicom"; boundary=` + orthancBoundary,
+			Related{orthancBoundary, "application/dicom"}, false},
+		{"absurd_boundary", `multipart/related; boundary=` + strings.Repeat("b", 257), Related{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,6 +48,10 @@ func TestParseContentType(t *testing.T) {
 		})
 	}
 }
+
+// orthancBoundary is the shape of the boundary Orthanc's DICOMweb client sends: two UUIDs, 73
+// characters, over RFC 2046's 70.
+const orthancBoundary = "4fd3b2f4-1c0e-4d8b-9a6e-2b5f0c7d8e91-0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
 func body(boundary string, parts ...string) string {
 	var b strings.Builder
@@ -129,7 +135,7 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte(body("B", "x")[:10]), "B")
 	f.Add([]byte("--B\r\nContent-Type: a/b; x=\"\r\n\r\nz\r\n--B--"), "B")
 	f.Fuzz(func(t *testing.T, data []byte, boundary string) {
-		if boundary == "" || len(boundary) > 70 {
+		if boundary == "" || len(boundary) > maxBoundary {
 			return
 		}
 		r := NewReader(bytes.NewReader(data), boundary)
