@@ -276,7 +276,8 @@ func TestErrorsAreJSONAndCORS(t *testing.T) {
 	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != "https://viewer.example.org" ||
 		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") ||
 		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Range") ||
-		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Accept") {
+		!strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Accept") ||
+		resp.Header.Get("Access-Control-Allow-Methods") != "GET, POST, PATCH, DELETE, OPTIONS" {
 		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
 	}
 	req, _ = http.NewRequest(http.MethodPost, srv.url+"/dicomweb/studies", strings.NewReader("x"))
@@ -290,6 +291,9 @@ func TestErrorsAreJSONAndCORS(t *testing.T) {
 	resp, _ = do(t, req)
 	if resp.StatusCode != 415 || resp.Header.Get("Access-Control-Allow-Origin") == "" {
 		t.Errorf("an error response lacks CORS headers: %d %v", resp.StatusCode, resp.Header)
+	}
+	if resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("X-Content-Type-Options = %q, want nosniff on every response", resp.Header.Get("X-Content-Type-Options"))
 	}
 	for _, h := range []string{"Content-Type", "Content-Length", "Content-Range", "Accept-Ranges", "ETag", "Warning", "Location"} {
 		if !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), h) {

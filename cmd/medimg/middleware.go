@@ -30,6 +30,8 @@ func requestID() gin.HandlerFunc {
 			id = hex.EncodeToString(b[:])
 		}
 		c.Header("X-Request-ID", id)
+		// No response may be sniffed into another type (a DICOM file or an error body as HTML).
+		c.Header("X-Content-Type-Options", "nosniff")
 		c.Set("request_id", id)
 		c.Next()
 	}
@@ -140,7 +142,7 @@ func cors(origins string) gin.HandlerFunc {
 		h.Add("Vary", "Origin")
 		h.Set("Access-Control-Expose-Headers", "Content-Type, Content-Length, Content-Range, Accept-Ranges, ETag, Warning, Location, X-Request-ID, X-Decode-Level")
 		if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
-			h.Set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS")
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE, OPTIONS") // the methods routed
 			h.Set("Access-Control-Allow-Headers", "Authorization, Accept, Content-Type, Range, X-Request-ID, X-Requested-With, If-None-Match")
 			h.Set("Access-Control-Max-Age", "600")
 			c.AbortWithStatus(http.StatusNoContent)
