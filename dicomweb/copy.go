@@ -29,3 +29,13 @@ func startMultipart(c *gin.Context, partType string) *multipart.Writer {
 	c.Status(http.StatusOK)
 	return mw
 }
+
+// logCut logs an error met after the status was sent: the client sees a cut body, only the log can
+// say why. A client that went away is logged too (at the same level: the server cannot tell it
+// from a failing store once the copy fails).
+func (s *Service) logCut(c *gin.Context, what string, err error, args ...any) {
+	if err != nil {
+		args = append(args, "request_id", c.GetString("request_id"), "err", err)
+		s.log.ErrorContext(c.Request.Context(), what+": response cut", args...)
+	}
+}

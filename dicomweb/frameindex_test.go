@@ -10,8 +10,8 @@ import (
 
 func TestFrameIndexRoundTrip(t *testing.T) {
 	tests := map[string]ingest.FrameIndex{
-		"native_compact": {Frames: [][]ingest.Range{{{Offset: 100, Length: 8}}, {{Offset: 108, Length: 8}}, {{Offset: 116, Length: 8}}}},
-		"native_gap":     {Frames: [][]ingest.Range{{{Offset: 100, Length: 8}}, {{Offset: 120, Length: 8}}}},
+		"native_compact":  {Offset: 100, Length: 8, Count: 3},
+		"native_inflated": {Offset: 40, Length: 8, Count: 2, Inflated: true, DatasetStart: 300},
 		"encapsulated": {Encapsulated: true, Frames: [][]ingest.Range{
 			{{Offset: 300, Length: 10}, {Offset: 318, Length: 4}}, {{Offset: 330, Length: 7}},
 		}},
@@ -26,11 +26,11 @@ func TestFrameIndexRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.count() != len(fi.Frames) {
-				t.Fatalf("count %d, want %d (%s)", got.count(), len(fi.Frames), s)
+			if got.count() != fi.Len() || got.Inflated != fi.Inflated || got.DatasetStart != fi.DatasetStart {
+				t.Fatalf("count %d, want %d (%s)", got.count(), fi.Len(), s)
 			}
-			for i := range fi.Frames {
-				if diff := cmp.Diff(fi.Frames[i], got.frame(i+1)); diff != "" {
+			for i, want := range fi.All() {
+				if diff := cmp.Diff(want, got.frame(i+1)); diff != "" {
 					t.Errorf("frame %d (-want +got):\n%s", i+1, diff)
 				}
 			}
@@ -38,6 +38,10 @@ func TestFrameIndexRoundTrip(t *testing.T) {
 	}
 	if s, _ := encodeFrameIndex(tests["native_compact"]); s != `{"offset":100,"length":8,"count":3}` {
 		t.Errorf("native frames are not stored compactly: %s", s)
+	}
+	// Fifty million claimed frames are three numbers, in the index and in memory.
+	if s, _ := encodeFrameIndex(ingest.FrameIndex{Offset: 200, Length: 1, Count: 50_000_000}); s != `{"offset":200,"length":1,"count":50000000}` {
+		t.Errorf("a huge frame count is not stored compactly: %s", s)
 	}
 	if _, err := decodeFrameIndex(`{"frames":[[1,2,3]]}`); err == nil {
 		t.Error("an odd pair list was accepted")

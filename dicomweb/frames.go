@@ -11,7 +11,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/medimg/medimg/dicomweb/ingest"
 	"github.com/medimg/medimg/dicomweb/pixels"
 	"github.com/medimg/medimg/queries"
 )
@@ -193,21 +192,38 @@ func (s *Service) writeFrames(c *gin.Context, src queries.FrameSource, index *st
 	ctx := c.Request.Context()
 	contentType := rep.mediaType + "; transfer-syntax=" + rep.transferSyntax
 	if !rep.multipart {
-		if ranges := index.frame(numbers[0]); len(ranges) == 1 && !rep.swap {
+		if ranges := index.frame(numbers[0]); len(ranges) == 1 && !rep.swap && !index.Inflated {
 			// One range as stored: byte ranges of it can be asked (progressive decoding of HTJ2K).
 			return s.serveRange(c, src.BlobKey, ranges[0], contentType)
 		}
+	}
+	// The first range is opened before the status is sent, so that a stored file that cannot be
+	// read is an error response (500), not a 200 with a cut body.
+	first, err := s.openRange(ctx, src.BlobKey, index, index.frame(numbers[0])[0])
+	if err != nil {
+		return fmt.Errorf("dicomweb: frame %d: stored file %s: %w", numbers[0], src.BlobKey, err)
+	}
+	if !rep.multipart {
 		c.Header("Content-Type", contentType)
 		c.Status(http.StatusOK)
-		return s.copyFrame(ctx, c.Writer, src, index.frame(numbers[0]), rep.swap)
+		err := s.copyFrame(ctx, c.Writer, src, index, numbers[0], rep.swap, first)
+		s.logCut(c, "frame", err, "key", src.BlobKey)
+		return nil
 	}
 	mw := startMultipart(c, rep.mediaType)
 	for _, n := range numbers {
 		part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {contentType}})
 		if err != nil {
-			return nil // the client is gone
+			if first != nil {
+				first.Close()
+			}
+			s.logCut(c, "frames", err, "key", src.BlobKey, "frame", n)
+			return nil
 		}
-		if err := s.copyFrame(ctx, part, src, index.frame(n), rep.swap); err != nil {
+		err = s.copyFrame(ctx, part, src, index, n, rep.swap, first)
+		first = nil // copyFrame closed it
+		if err != nil {
+			s.logCut(c, "frames", err, "key", src.BlobKey, "frame", n)
 			return nil
 		}
 	}
@@ -252,13 +268,17 @@ func (s *Service) writeDecodedFrames(c *gin.Context, sc queries.Scope, numbers [
 	return nil
 }
 
-// copyFrame writes one frame: its byte ranges read from the blob in order.
-func (s *Service) copyFrame(ctx context.Context, w io.Writer, src queries.FrameSource, ranges []ingest.Range, swap bool) error {
-	for _, r := range ranges {
-		rc, err := s.blobs.Open(ctx, src.BlobKey, r.Offset, r.Length)
+// copyFrame writes frame n: its byte ranges read from the blob in order. opened, when not nil, is
+// the first range already open (it is closed here).
+func (s *Service) copyFrame(ctx context.Context, w io.Writer, src queries.FrameSource, index *storedFrameIndex, n int, swap bool, opened io.ReadCloser) error {
+	for _, r := range index.frame(n) {
+		rc, err := opened, error(nil)
+		if opened == nil {
+			rc, err = s.openRange(ctx, src.BlobKey, index, r)
+		}
+		opened = nil
 		if err != nil {
-			s.log.ErrorContext(ctx, "frames: blob", "key", src.BlobKey, "err", err)
-			return err
+			return fmt.Errorf("stored file %s: %w", src.BlobKey, err)
 		}
 		if swap {
 			err = copySwapped(w, rc, src.BitsAllocated)

@@ -41,6 +41,15 @@ func (s *Service) loadRenderSource(ctx context.Context, sc queries.Scope) (*rend
 	return &renderSource{scope: sc, src: src, index: index}, nil
 }
 
+// pixelSyntax is the transfer syntax of the frame bytes: a deflated file's frames, once inflated,
+// are Explicit VR Little Endian pixels.
+func (rs *renderSource) pixelSyntax() string {
+	if rs.index.Inflated {
+		return tsExplicitLE
+	}
+	return rs.src.TransferSyntaxUID
+}
+
 // pixelFormat returns the pixel attributes, reading the stored metadata the first time.
 func (s *Service) pixelFormat(ctx context.Context, rs *renderSource) (pixels.Format, error) {
 	if rs.format != nil {
@@ -50,7 +59,7 @@ func (s *Service) pixelFormat(ctx context.Context, rs *renderSource) (pixels.For
 	if err != nil {
 		return pixels.Format{}, err
 	}
-	f, err := pixelFormat(md, rs.src.TransferSyntaxUID)
+	f, err := pixelFormat(md, rs.pixelSyntax())
 	if err != nil {
 		return pixels.Format{}, errorf(http.StatusNotAcceptable, "not_acceptable", "%s cannot be rendered: %v", rs.scope, err)
 	}
@@ -94,13 +103,13 @@ func (s *Service) decodeFrame(ctx context.Context, rs *renderSource, n int) ([]b
 	}
 	var fragments [][]byte
 	for _, r := range rs.index.frame(n) {
-		b, err := s.readRange(ctx, rs.src.BlobKey, r)
+		b, err := s.readRange(ctx, rs.src.BlobKey, rs.index, r)
 		if err != nil {
 			return nil, format, err
 		}
 		fragments = append(fragments, b)
 	}
-	native, f, err := pixels.Decode(rs.src.TransferSyntaxUID, format, fragments)
+	native, f, err := pixels.Decode(rs.pixelSyntax(), format, fragments)
 	if err != nil {
 		return nil, f, renderError(err, rs.src.TransferSyntaxUID)
 	}
@@ -120,8 +129,8 @@ func renderError(err error, ts string) error {
 	}
 }
 
-func (s *Service) readRange(ctx context.Context, key string, r ingest.Range) ([]byte, error) {
-	rc, err := s.blobs.Open(ctx, key, r.Offset, r.Length)
+func (s *Service) readRange(ctx context.Context, key string, index *storedFrameIndex, r ingest.Range) ([]byte, error) {
+	rc, err := s.openRange(ctx, key, index, r)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -126,5 +128,53 @@ func TestStoreMemoryIsFlatInBodySize(t *testing.T) {
 	t.Logf("body %d MiB, peak heap growth %d MiB", size>>20, growth>>20)
 	if growth > size/4 {
 		t.Errorf("heap grew by %d MiB for a %d MiB body: the body is not streamed", growth>>20, size>>20)
+	}
+}
+
+// TestClaimedFrameCountCostsNoMemory stores a 1×1 image that claims fifty million frames (with the
+// 100 MB of pixel data that makes the claim true) and serves its last frame: the frame index is three
+// numbers, so neither step allocates per frame (it grew by about 2 GB when it did).
+func TestClaimedFrameCountCostsNoMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 100 MB")
+	}
+	const frames = 50_000_000
+	s := newServer(t, "sqlite", dicomweb.Config{})
+	path := filepath.Join(t.TempDir(), "many.dcm")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := dicomgen.Spec{Rows: 1, Columns: 1, NumberOfFrames: frames}.WithDefaults()
+	if err := dicomgen.Write(f, spec); err != nil {
+		t.Fatal(err)
+	}
+	f.Seek(0, io.SeekStart)
+	defer f.Close()
+	head := "--B\r\nContent-Type: application/dicom\r\n\r\n"
+	var resp stowResponse
+	growth := peakHeapGrowth(t, func() {
+		body := io.MultiReader(bytes.NewReader([]byte(head)), f, bytes.NewReader([]byte("\r\n--B--\r\n")))
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/dicomweb/studies", body)
+		req.Header.Set("Content-Type", `multipart/related; type="application/dicom"; boundary=B`)
+		resp = doStow(t, req)
+	})
+	if resp.status != http.StatusOK {
+		t.Fatalf("status %d %q", resp.status, resp.warnings)
+	}
+	t.Logf("store: peak heap growth %d MiB", growth>>20)
+	if growth > 64<<20 {
+		t.Errorf("storing an instance claiming %d frames grew the heap by %d MiB", frames, growth>>20)
+	}
+	inst := strings.TrimPrefix(resp.referenced[0].retrieveURL, s.URL)
+	var last response
+	growth = peakHeapGrowth(t, func() {
+		last = s.get(t, inst+"/frames/"+strconv.Itoa(frames), "Accept", "application/octet-stream")
+	})
+	if last.status != 200 || len(last.body) != 2 {
+		t.Errorf("frame %d: %d, %d bytes", frames, last.status, len(last.body))
+	}
+	if growth > 16<<20 {
+		t.Errorf("serving frame %d grew the heap by %d MiB", frames, growth>>20)
 	}
 }

@@ -2,10 +2,13 @@ package dicomweb_test
 
 import (
 	"bytes"
+	"compress/flate"
 	"encoding/binary"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/medimg/medimg/dicomweb"
@@ -43,16 +46,19 @@ func TestRetrieveTranscoded(t *testing.T) {
 				if name != "rle" && name != "jpeg_lossless" && !sameMetadata(source, got.Metadata) {
 					t.Errorf("%s: attributes differ from the source's", ts)
 				}
-				if len(got.Frames.Frames) == 1 { // deflated files have no addressable frames
-					frame := frameOf(bodies[0], got.Frames.Frames[0])
-					if ts == "1.2.840.10008.1.2.2" {
-						frame = swap16(frame)
-					}
-					if !bytes.Equal(frame, mrFrame) {
-						t.Errorf("%s: pixel data differs from the source's", ts)
-					}
-				} else if ts != "1.2.840.10008.1.2.1.99" {
-					t.Errorf("%s: no frame in the retrieved file", ts)
+				if got.Frames.Len() != 1 {
+					t.Fatalf("%s: no frame in the retrieved file", ts)
+				}
+				file := bodies[0]
+				if got.Frames.Inflated {
+					file = inflated(t, file, got.Frames.DatasetStart)
+				}
+				frame := frameOf(file, got.Frames.Frame(0))
+				if ts == "1.2.840.10008.1.2.2" {
+					frame = swap16(frame)
+				}
+				if !bytes.Equal(frame, mrFrame) {
+					t.Errorf("%s: pixel data differs from the source's", ts)
 				}
 			}
 		})
@@ -73,8 +79,30 @@ func TestRetrieveTranscoded(t *testing.T) {
 		if got := readIngest(t, bodies[0]); types[0] != "application/dicom; transfer-syntax=1.2.840.10008.1.2.1" || !sameMetadata(source, got.Metadata) {
 			t.Errorf("deflated to Explicit VR LE: %q, same attributes %v", types[0], sameMetadata(source, got.Metadata))
 		}
-		if r := s.get(t, inst+"/frames/1", "Accept", cornerstoneAccept); r.status != http.StatusNotAcceptable {
-			t.Errorf("frames of a deflated instance: %d, want 406", r.status)
+		// OHIF asks frames of deflated instances as of any other native one: the pixels after
+		// inflating, in every Accept form native frames answer.
+		ingested := readIngest(t, deflated)
+		want := frameOf(inflated(t, deflated, ingested.Frames.DatasetStart), ingested.Frames.Frame(0))
+		if len(want) != 512*512 {
+			t.Fatalf("the reference frame has %d bytes", len(want))
+		}
+		for _, accept := range []string{cornerstoneAccept, ohifAccept, `multipart/related; type="application/octet-stream"`,
+			`multipart/related; type="application/octet-stream"; transfer-syntax=1.2.840.10008.1.2.1`, "application/octet-stream", ""} {
+			r := s.get(t, inst+"/frames/1", "Accept", accept)
+			got := r.body
+			if strings.HasPrefix(r.header.Get("Content-Type"), "multipart/") {
+				types, bodies := parts(t, r)
+				if len(bodies) != 1 || !strings.Contains(types[0], "transfer-syntax=1.2.840.10008.1.2.1") {
+					t.Fatalf("frames of a deflated instance (%s): %q", accept, types)
+				}
+				got = bodies[0]
+			}
+			if r.status != 200 || !bytes.Equal(got, want) {
+				t.Errorf("frames of a deflated instance (Accept %q): %d, %d bytes, the inflated frame: %v", accept, r.status, len(got), bytes.Equal(got, want))
+			}
+		}
+		if r := s.get(t, inst+"/rendered", "Accept", "image/png"); r.status != 200 || r.header.Get("Content-Type") != "image/png" {
+			t.Errorf("rendered deflated instance: %d %s", r.status, r.body)
 		}
 		if r := s.get(t, inst+"/metadata"); r.status != 200 {
 			t.Errorf("metadata of a deflated instance: %d", r.status)
@@ -90,6 +118,16 @@ func TestRetrieveTranscoded(t *testing.T) {
 			t.Errorf("JPEG-LS as stored: %d", r.status)
 		}
 	})
+}
+
+// inflated returns the inflated dataset of a deflated file whose deflate stream starts at start.
+func inflated(t *testing.T, file []byte, start int64) []byte {
+	t.Helper()
+	b, err := io.ReadAll(flate.NewReader(bytes.NewReader(file[start:])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func readIngest(t *testing.T, b []byte) *ingest.Instance {

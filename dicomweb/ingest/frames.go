@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"iter"
 	"strings"
 )
 
@@ -12,16 +13,51 @@ type Range struct {
 	Offset, Length int64
 }
 
-// FrameIndex gives, for each frame in order, the byte ranges of the stored file that hold it: one
-// range per frame for native pixel data; the fragment value ranges for encapsulated data. Empty
-// when there is no pixel data or when frames cannot be addressed in the file (deflated transfer
-// syntax, native data shorter than its attributes say, fragments that cannot be told apart).
+// FrameIndex gives, for each frame in order, the byte ranges that hold it. Native frames are Count
+// equal ranges of Length bytes, the first at Offset: three numbers whatever the frame count, so
+// that an instance claiming fifty million frames costs no more memory than one with one frame.
+// Encapsulated frames are the value ranges of their fragments, one list per frame (bounded by the
+// fragments actually present in the file). Empty when there is no pixel data or when frames cannot
+// be addressed (native data shorter than its attributes say, fragments that cannot be told apart).
 //
 // Native frames are in the byte order of the stored transfer syntax (big endian for
-// 1.2.840.10008.1.2.2).
+// 1.2.840.10008.1.2.2). In a deflated file (Inflated) the native ranges count from the start of the
+// inflated dataset, whose deflate stream starts at DatasetStart in the file.
 type FrameIndex struct {
 	Encapsulated bool
-	Frames       [][]Range
+	Frames       [][]Range // encapsulated frames
+
+	Offset, Length int64 // native frames
+	Count          int
+	Inflated       bool
+	DatasetStart   int64
+}
+
+// Len is the number of frames the index addresses.
+func (fi FrameIndex) Len() int {
+	if fi.Encapsulated {
+		return len(fi.Frames)
+	}
+	return fi.Count
+}
+
+// Frame returns the ranges of frame i (0-based, i < Len()).
+func (fi FrameIndex) Frame(i int) []Range {
+	if fi.Encapsulated {
+		return fi.Frames[i]
+	}
+	return []Range{{Offset: fi.Offset + int64(i)*fi.Length, Length: fi.Length}}
+}
+
+// All iterates the frames in order.
+func (fi FrameIndex) All() iter.Seq2[int, []Range] {
+	return func(yield func(int, []Range) bool) {
+		for i := range fi.Len() {
+			if !yield(i, fi.Frame(i)) {
+				return
+			}
+		}
+	}
 }
 
 // pixelGeometry is what native frame sizes are computed from.
@@ -35,18 +71,15 @@ func (g pixelGeometry) frameBytes() int64 {
 	return (bits + 7) / 8
 }
 
-// nativeFrames cuts native pixel data into NumberOfFrames equal ranges.
+// nativeFrames cuts native pixel data into NumberOfFrames equal ranges, without allocating per
+// frame: the count is checked against the value's real length, not trusted.
 func nativeFrames(px *pixelData, g pixelGeometry) FrameIndex {
 	size := g.frameBytes()
 	if g.rows <= 0 || g.columns <= 0 || g.samplesPerPixel <= 0 || g.bitsAllocated <= 0 || g.frames <= 0 ||
 		size <= 0 || int64(g.frames) > px.value.Length/size {
 		return FrameIndex{}
 	}
-	frames := make([][]Range, g.frames)
-	for i := range frames {
-		frames[i] = []Range{{Offset: px.value.Offset + int64(i)*size, Length: size}}
-	}
-	return FrameIndex{Frames: frames}
+	return FrameIndex{Offset: px.value.Offset, Length: size, Count: g.frames}
 }
 
 // encapsulatedFrames groups fragments into frames, trying in turn what PS3.5 §A.4 allows: the

@@ -2,7 +2,9 @@ package ingest
 
 import (
 	"bytes"
+	"compress/flate"
 	"encoding/binary"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -44,7 +46,7 @@ func readInstance(t testing.TB, data []byte) *Instance {
 // frameBytes reads frame i of inst through its ranges.
 func frameBytes(data []byte, inst *Instance, i int) []byte {
 	var b []byte
-	for _, r := range inst.Frames.Frames[i] {
+	for _, r := range inst.Frames.Frame(i) {
 		b = append(b, data[r.Offset:r.Offset+r.Length]...)
 	}
 	return b
@@ -53,4 +55,15 @@ func frameBytes(data []byte, inst *Instance, i int) []byte {
 // libraryFrames is testfiles.LibraryFrames.
 func libraryFrames(t testing.TB, data []byte, bo binary.AppendByteOrder) [][]byte {
 	return testfiles.LibraryFrames(t, data, bo)
+}
+
+// inflatedDataset returns the inflated dataset of a deflated file, whose deflate stream starts at
+// start: what the frame index of a deflated file addresses.
+func inflatedDataset(t testing.TB, data []byte, start int64) []byte {
+	t.Helper()
+	b, err := io.ReadAll(flate.NewReader(bytes.NewReader(data[start:])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -111,6 +111,8 @@ func (inst *Instance) setFrames(r io.ReaderAt, ds *dicom.Dataset, walked *walkRe
 	px := walked.pixel
 	switch {
 	case px == nil:
+	case px.encapsulated && walked.inflatedFrom > 0:
+		// Deflated transfer syntaxes carry native pixel data only.
 	case px.encapsulated:
 		inst.Frames = encapsulatedFrames(r, px, inst.TransferSyntaxUID, inst.NumberOfFrames)
 	default:
@@ -119,6 +121,9 @@ func (inst *Instance) setFrames(r io.ReaderAt, ds *dicom.Dataset, walked *walkRe
 			samplesPerPixel: derefOr(intValue(ds.Elements, tag.SamplesPerPixel), 1),
 			frames:          inst.NumberOfFrames,
 		})
+		if walked.inflatedFrom > 0 && inst.Frames.Count > 0 {
+			inst.Frames.Inflated, inst.Frames.DatasetStart = true, walked.inflatedFrom
+		}
 	}
 }
 

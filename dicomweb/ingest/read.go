@@ -83,7 +83,8 @@ func Read(r io.ReaderAt, size int64, opts Options) (inst *Instance, err error) {
 }
 
 // walk validates the dataset's structure and locates its values. A deflated dataset is inflated
-// (boundedly) only to validate it: its offsets do not address the stored file.
+// (boundedly) to validate it; its offsets do not address the stored file, so only the pixel data's
+// place in the inflated stream is kept (frames are served by inflating up to them).
 func walk(r io.ReaderAt, size int64, m meta, bo binary.ByteOrder, implicit, deflated bool) (*walkResult, error) {
 	if !deflated {
 		return walkDataset(r, m.datasetStart, size, bo, implicit)
@@ -96,10 +97,11 @@ func walk(r io.ReaderAt, size int64, m meta, bo binary.ByteOrder, implicit, defl
 	if len(inflated) > maxInflated {
 		return nil, fmt.Errorf("deflated dataset inflates past %d bytes: %w", maxInflated, ErrUnsupported)
 	}
-	if _, err := walkDataset(bytes.NewReader(inflated), 0, int64(len(inflated)), bo, implicit); err != nil {
+	w, err := walkDataset(bytes.NewReader(inflated), 0, int64(len(inflated)), bo, implicit)
+	if err != nil {
 		return nil, err
 	}
-	return &walkResult{values: map[string]Range{}}, nil
+	return &walkResult{values: map[string]Range{}, pixel: w.pixel, inflatedFrom: m.datasetStart}, nil
 }
 
 // parse runs the parser, which can panic on hostile input; the walk has already checked every

@@ -37,6 +37,9 @@ type walkResult struct {
 	values map[string]Range
 	// pixel describes the top-level PixelData element, nil when absent.
 	pixel *pixelData
+	// inflatedFrom is, for a deflated file, where its deflate stream starts; pixel then counts
+	// from the start of the inflated dataset. 0 otherwise.
+	inflatedFrom int64
 }
 
 // pixelData is the layout of the top-level PixelData value.

@@ -86,7 +86,7 @@ func decodedFrames(t *testing.T, src sample) [][]byte {
 	inst := read(t, src.data)
 	f := formatOf(t, parseFull(t, src.data))
 	var frames [][]byte
-	for i, ranges := range inst.Frames.Frames {
+	for i, ranges := range inst.Frames.All() {
 		var frags [][]byte
 		for _, r := range ranges {
 			frags = append(frags, src.data[r.Offset:r.Offset+r.Length])
@@ -103,11 +103,11 @@ func decodedFrames(t *testing.T, src sample) [][]byte {
 // storedFrames returns the native frames of an explicit VR little endian object as stored.
 func storedFrames(t *testing.T, data []byte, inst *ingest.Instance) [][]byte {
 	t.Helper()
-	if inst.Frames.Encapsulated || len(inst.Frames.Frames) == 0 {
+	if inst.Frames.Encapsulated || inst.Frames.Len() == 0 {
 		t.Fatalf("no native frames: %+v", inst.Frames)
 	}
 	var frames [][]byte
-	for _, ranges := range inst.Frames.Frames {
+	for _, ranges := range inst.Frames.All() {
 		r := ranges[0]
 		frames = append(frames, data[r.Offset:r.Offset+r.Length])
 	}

@@ -48,10 +48,10 @@ func TestWriteIsReadBack(t *testing.T) {
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
-			if len(inst.Frames.Frames) != spec.NumberOfFrames {
-				t.Fatalf("%d frames, want %d", len(inst.Frames.Frames), spec.NumberOfFrames)
+			if inst.Frames.Len() != spec.NumberOfFrames {
+				t.Fatalf("%d frames, want %d", inst.Frames.Len(), spec.NumberOfFrames)
 			}
-			for i, f := range inst.Frames.Frames {
+			for i, f := range inst.Frames.All() {
 				r := f[0]
 				if !bytes.Equal(data[r.Offset:r.Offset+r.Length], spec.Frame(i)) {
 					t.Errorf("frame %d differs from Spec.Frame", i)
