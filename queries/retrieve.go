@@ -2,7 +2,9 @@ package queries
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/medimg/medimg/queries/internal/sqlcdb"
 )
@@ -79,38 +81,79 @@ func (s *Store) RetrieveInstances(ctx context.Context, sc Scope) ([]StoredInstan
 	return out, nil
 }
 
-// metadataSQL is RetrieveInstances' order and scope, selecting the stored metadata.
-const metadataSQL = `SELECT i.sop_instance_uid, se.series_uid, i.metadata
+// metadataOrderSQL lists the instances of a scope in RetrieveInstances' order: only their keys,
+// a few bytes each, so that the list of a large study is small.
+const metadataOrderSQL = `SELECT i.pk
 FROM instances i JOIN series se ON se.pk = i.series_pk
 WHERE i.study_pk = $1 AND ($2 = 0 OR i.series_pk = $2) AND ($3 = 0 OR i.pk = $3)
 ORDER BY se.series_number IS NULL, se.series_number, se.series_uid,
          i.instance_number IS NULL, i.instance_number, i.sop_instance_uid`
 
+// metadataBatch is how many instances' metadata are read per query: a few megabytes at most.
+const metadataBatch = 64
+
 // EachMetadata calls fn with the stored PS3.18 Annex F metadata of every instance of a scope, in
-// retrieve order, one row at a time: a large study's metadata is never all in memory.
+// retrieve order. It reads the instances' keys first, then their metadata in batches, and calls fn
+// only between queries: a large study's metadata is never all in memory, and a slow client (fn
+// writes to it) never holds one of the few database connections while it reads.
 func (s *Store) EachMetadata(ctx context.Context, sc Scope, fn func(seriesUID, sopUID, metadata string) error) error {
 	p, err := s.resolve(ctx, sc)
 	if err != nil {
 		return err
 	}
-	rows, err := s.read.QueryContext(ctx, metadataSQL, p.StudyPk, p.SeriesPk, p.InstancePk)
+	var pks []int64
+	err = s.query(ctx, metadataOrderSQL, []any{p.StudyPk, p.SeriesPk, p.InstancePk}, func(rows *sql.Rows) error {
+		var pk int64
+		err := rows.Scan(&pk)
+		pks = append(pks, pk)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("queries: metadata of %s: %w", sc, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var series, sop, md string
-		if err := rows.Scan(&sop, &series, &md); err != nil {
+	for len(pks) > 0 {
+		batch := pks[:min(metadataBatch, len(pks))]
+		pks = pks[len(batch):]
+		rows, err := s.metadataOf(ctx, batch)
+		if err != nil {
 			return fmt.Errorf("queries: metadata of %s: %w", sc, err)
 		}
-		if err := fn(series, sop, md); err != nil {
-			return err
+		for _, pk := range batch {
+			if r, ok := rows[pk]; ok { // gone since the list was read: deleted meanwhile
+				if err := fn(r.series, r.sop, r.metadata); err != nil {
+					return err
+				}
+			}
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("queries: metadata of %s: %w", sc, err)
-	}
 	return nil
+}
+
+type metadataRow struct{ series, sop, metadata string }
+
+// metadataOf reads the metadata of the instances with the given keys.
+func (s *Store) metadataOf(ctx context.Context, pks []int64) (map[int64]metadataRow, error) {
+	var b strings.Builder
+	b.WriteString(`SELECT i.pk, se.series_uid, i.sop_instance_uid, i.metadata
+FROM instances i JOIN series se ON se.pk = i.series_pk WHERE i.pk IN (`)
+	args := make([]any, len(pks))
+	for i, pk := range pks {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d", i+1)
+		args[i] = pk
+	}
+	b.WriteString(")")
+	out := make(map[int64]metadataRow, len(pks))
+	err := s.query(ctx, b.String(), args, func(rows *sql.Rows) error {
+		var pk int64
+		var r metadataRow
+		err := rows.Scan(&pk, &r.series, &r.sop, &r.metadata)
+		out[pk] = r
+		return err
+	})
+	return out, err
 }
 
 // FrameSource is what a frame or bulk data request reads: the file and its byte-range indexes.
@@ -149,4 +192,10 @@ func (s *Store) GetInstanceMetadata(ctx context.Context, sc Scope) (string, erro
 		return "", notFound(err, "%s", sc)
 	}
 	return md, nil
+}
+
+// PoolStats reports the connection pools: the readers' and the writer's (the same pool on
+// PostgreSQL).
+func (s *Store) PoolStats() (read, write sql.DBStats) {
+	return s.read.Stats(), s.write.Stats()
 }

@@ -33,6 +33,7 @@ type config struct {
 	logFormat       string
 	logLevel        string
 	shutdownTimeout time.Duration
+	ioTimeout       time.Duration
 }
 
 // authModes is --auth: local, oidc, both, or none.
@@ -88,6 +89,7 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) (*config, func() 
 	str(&c.logFormat, "log-format", "text", "log format: text or json")
 	str(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	val("shutdown-timeout", "30s", "how long in-flight requests may take to finish on SIGINT/SIGTERM")
+	val("io-timeout", "60s", "a request whose client sends or reads less than 64 KiB of body in this time is ended (slow or stuck clients); it never cuts a client that keeps moving data")
 
 	finish := func() error {
 		var err error
@@ -99,6 +101,9 @@ func configFlags(fs *flag.FlagSet, getenv func(string) string) (*config, func() 
 		}
 		if c.shutdownTimeout, err = time.ParseDuration(*raw["shutdown-timeout"]); err != nil {
 			return fmt.Errorf("--shutdown-timeout %q: %v", *raw["shutdown-timeout"], err)
+		}
+		if c.ioTimeout, err = time.ParseDuration(*raw["io-timeout"]); err != nil || c.ioTimeout < time.Second/10 {
+			return fmt.Errorf("--io-timeout %q: want a duration of at least 100ms, such as 60s", *raw["io-timeout"])
 		}
 		if c.tokenTTL, err = time.ParseDuration(*raw["token-ttl"]); err != nil || c.tokenTTL < time.Minute {
 			return fmt.Errorf("--token-ttl %q: want a duration of at least 1m, such as 12h", *raw["token-ttl"])

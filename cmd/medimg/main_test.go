@@ -317,7 +317,7 @@ func TestConfiguration(t *testing.T) {
 		}
 		for _, flag := range []string{"listen", "metrics-listen", "database", "blobs", "public-url", "trusted-proxies", "auth", "token-ttl",
 			"oidc-issuer", "oidc-audience", "oidc-roles-claim", "cors-origins", "max-upload-bytes", "on-duplicate", "qido-case-sensitive",
-			"log-format", "log-level", "shutdown-timeout"} {
+			"log-format", "log-level", "shutdown-timeout", "io-timeout"} {
 			env := "MEDIMG_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 			if !strings.Contains(stderr.String(), "-"+flag) || !strings.Contains(stderr.String(), env) {
 				t.Errorf("--help does not document --%s with %s", flag, env)

@@ -87,7 +87,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.listen, err)
 	}
-	servers := []*http.Server{newServer(handler, log)}
+	handlers := &inFlight{}
+	servers := []*http.Server{newServer(handlers.track(handler), log)}
 	listeners := []net.Listener{ln}
 	if cfg.metricsListen != "" {
 		mln, err := net.Listen("tcp", cfg.metricsListen)
@@ -95,7 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			ln.Close()
 			return fmt.Errorf("listen on %s (--metrics-listen): %w", cfg.metricsListen, err)
 		}
-		servers = append(servers, newServer(metricsHandler(reg), log))
+		servers = append(servers, newServer(handlers.track(metricsHandler(reg)), log))
 		listeners = append(listeners, mln)
 		log.Info("metrics served on their own listener", "addr", mln.Addr().String())
 	}
@@ -119,10 +120,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	log.Info("shutting down; waiting for in-flight requests", "timeout", cfg.shutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
 	defer cancel()
-	for _, srv := range servers {
-		if err := srv.Shutdown(shutdownCtx); err != nil {
-			return fmt.Errorf("shutdown: %w", err)
-		}
+	if err := shutdown(shutdownCtx, log, servers, handlers); err != nil {
+		return err
 	}
 	log.Info("medimg stopped")
 	return nil
@@ -217,7 +216,7 @@ func newRouter(cfg config, log *slog.Logger, reg *prometheus.Registry, store *qu
 	}
 	access := users.AccessTable()
 	// CORS answers preflights before authentication: a browser sends them without credentials.
-	r.Use(requestID(), accessLog(log), recovery(log), m.middleware(), cors(cfg.corsOrigins), us.Middleware(access))
+	r.Use(requestID(), progressDeadlines(cfg.ioTimeout), accessLog(log), recovery(log), m.middleware(), cors(cfg.corsOrigins), us.Middleware(access))
 	r.NoRoute(func(c *gin.Context) {
 		httperr.Write(c, log, &httperr.Error{Status: http.StatusNotFound, Code: "not_found",
 			Message: "no resource at " + c.Request.URL.Path})
