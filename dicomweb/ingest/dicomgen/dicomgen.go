@@ -13,6 +13,9 @@ import (
 	mrand "math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
+
+	"github.com/medimg/medimg/dicomweb/ts"
 )
 
 // Tag is a DICOM attribute tag.
@@ -33,7 +36,7 @@ var (
 const CTImageStorage = "1.2.840.10008.5.1.4.1.1.2"
 
 // ExplicitVRLittleEndian is the transfer syntax Write uses.
-const ExplicitVRLittleEndian = "1.2.840.10008.1.2.1"
+const ExplicitVRLittleEndian = ts.ExplicitVRLittleEndian
 
 // implementationClassUID identifies this generator in the meta group (a fixed 2.25 UUID-derived UID).
 const implementationClassUID = "2.25.160881378411216224380418553958541405042"
@@ -54,6 +57,11 @@ type Spec struct {
 
 	RescaleSlope, RescaleIntercept float64 // slope 0: 1
 	WindowCenter, WindowWidth      float64 // width 0: 1<<BitsStored, centre 0: half of that
+
+	// ImagePositionPatient (3 values), ImageOrientationPatient (6) and PixelSpacing (2, row then
+	// column) give an instance a place in space; each is written only when non-nil, so that specs
+	// without them keep their bytes.
+	ImagePositionPatient, ImageOrientationPatient, PixelSpacing []float64
 
 	// Seed chooses the pixel values; the same Spec always gives the same bytes.
 	Seed uint64
@@ -172,6 +180,18 @@ func (s Spec) datasetElements() []element {
 	ds := func(e uint16, v float64) element {
 		return str(0x0028, e, "DS", strconv.FormatFloat(v, 'g', 10, 64))
 	}
+	// multi appends a multi-valued DS element when the values are given (tag order is kept by the
+	// callers, which place it between its neighbours).
+	multi := func(elems []element, tag Tag, vs []float64) []element {
+		if vs == nil {
+			return elems
+		}
+		parts := make([]string, len(vs))
+		for i, v := range vs {
+			parts[i] = strconv.FormatFloat(v, 'g', 10, 64)
+		}
+		return append(elems, element{tag, "DS", []byte(strings.Join(parts, `\`))})
+	}
 	elems := []element{
 		str(0x0008, 0x0016, "UI", s.SOPClassUID),
 		str(0x0008, 0x0018, "UI", s.SOPInstanceUID),
@@ -191,14 +211,16 @@ func (s Spec) datasetElements() []element {
 		str(0x0020, 0x0010, "SH", s.StudyID),
 		str(0x0020, 0x0011, "IS", strconv.Itoa(s.SeriesNumber)),
 		str(0x0020, 0x0013, "IS", strconv.Itoa(s.InstanceNumber)),
-		us(0x0002, 1),
-		str(0x0028, 0x0004, "CS", "MONOCHROME2"),
 	}
+	elems = multi(elems, Tag{0x0020, 0x0032}, s.ImagePositionPatient)
+	elems = multi(elems, Tag{0x0020, 0x0037}, s.ImageOrientationPatient)
+	elems = append(elems, us(0x0002, 1), str(0x0028, 0x0004, "CS", "MONOCHROME2"))
 	if s.NumberOfFrames > 1 {
 		elems = append(elems, str(0x0028, 0x0008, "IS", strconv.Itoa(s.NumberOfFrames)))
 	}
+	elems = append(elems, us(0x0010, s.Rows), us(0x0011, s.Columns))
+	elems = multi(elems, Tag{0x0028, 0x0030}, s.PixelSpacing)
 	return append(elems,
-		us(0x0010, s.Rows), us(0x0011, s.Columns),
 		us(0x0100, 16), us(0x0101, s.BitsStored), us(0x0102, s.BitsStored-1), us(0x0103, s.PixelRepresentation),
 		ds(0x1050, s.WindowCenter), ds(0x1051, s.WindowWidth),
 		ds(0x1052, s.RescaleIntercept), ds(0x1053, s.RescaleSlope),

@@ -10,7 +10,7 @@ export function h(tag, attrs = {}, ...children) {
     else if (k === 'dataset') Object.assign(el.dataset, v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -51,4 +51,15 @@ export function toast(message, kind = 'info') {
   const el = h('div', { class: 'toast ' + kind }, message);
   box.append(el);
   setTimeout(() => el.remove(), kind === 'error' ? 8000 : 4000);
+}
+
+/** notice is a calm state box in place of content: kind 'empty', 'error' or 'info'. */
+export function notice(kind, ...children) {
+  return h('div', { class: 'notice ' + kind, role: kind === 'error' ? 'alert' : 'status' }, ...children);
+}
+
+/** isTyping reports whether a key event goes to a field, where letters are text, not shortcuts. */
+export function isTyping(e) {
+  const t = e.target;
+  return t instanceof Element && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
 }
