@@ -6,15 +6,17 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/medimg/medimg/dicomweb/clip"
 	"github.com/medimg/medimg/dicomweb/mediatype"
+	"github.com/medimg/medimg/dicomweb/ts"
 )
 
 // Transfer syntaxes the WADO routes name.
 const (
-	tsImplicitLE = "1.2.840.10008.1.2"
-	tsExplicitLE = "1.2.840.10008.1.2.1"
-	tsDeflatedLE = "1.2.840.10008.1.2.1.99"
-	tsExplicitBE = "1.2.840.10008.1.2.2"
+	tsImplicitLE = ts.ImplicitVRLittleEndian
+	tsExplicitLE = ts.ExplicitVRLittleEndian
+	tsDeflatedLE = ts.DeflatedExplicitVRLittleEndian
+	tsExplicitBE = ts.ExplicitVRBigEndian
 )
 
 // wanted is one acceptable representation from an Accept header (PS3.18 §8.7): a single-part
@@ -98,5 +100,16 @@ func matchesType(accepted, mediaType string) bool {
 
 // notAcceptable is the 406 of the WADO routes, saying what the resource offers.
 func notAcceptable(accept, offers string) *Error {
-	return errorf(http.StatusNotAcceptable, "not_acceptable", "Accept %q: this resource is available as %s", accept, offers)
+	return errorf(http.StatusNotAcceptable, "not_acceptable", "Accept %q: this resource is available as %s", clip.String(accept), offers)
+}
+
+// acceptsDICOMJSON checks that an Accept header allows a DICOM JSON response (or says nothing):
+// application/dicom+json, application/json or a range covering them, with a q above 0.
+func acceptsDICOMJSON(accept string) error {
+	for _, w := range parseAccept(accept) {
+		if !w.multipart && (matchesType(w.mediaType, MediaTypeDICOMJSON) || w.mediaType == "application/json") {
+			return nil
+		}
+	}
+	return notAcceptable(accept, MediaTypeDICOMJSON)
 }

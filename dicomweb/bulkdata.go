@@ -44,14 +44,18 @@ func (s *Service) retrieveBulkData(c *gin.Context) error {
 	if !single {
 		rc, err := s.blobs.Open(ctx, src.BlobKey, offset, length)
 		if err != nil {
-			return err
+			return fmt.Errorf("dicomweb: stored file of %s: %w", sc, err)
 		}
 		defer rc.Close()
 		mw := startMultipart(c, "application/octet-stream")
-		if part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/octet-stream"}}); err == nil {
-			copyPooled(part, rc)
+		part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/octet-stream"}})
+		if err == nil {
+			_, err = copyPooled(part, rc)
 		}
-		mw.Close()
+		if err == nil {
+			err = mw.Close()
+		}
+		s.logCut(c, "bulk data", err, "key", src.BlobKey)
 		return nil
 	}
 	return s.serveRange(c, src.BlobKey, ingest.Range{Offset: offset, Length: length}, "application/octet-stream")
@@ -67,7 +71,7 @@ func (s *Service) serveRange(c *gin.Context, key string, value ingest.Range, con
 	}
 	rc, err := s.blobs.Open(c.Request.Context(), key, value.Offset+start, end-start)
 	if err != nil {
-		return err
+		return fmt.Errorf("dicomweb: stored file: %w", err)
 	}
 	defer rc.Close()
 	c.Header("Content-Type", contentType)
@@ -79,7 +83,8 @@ func (s *Service) serveRange(c *gin.Context, key string, value ingest.Range, con
 		status = http.StatusPartialContent
 	}
 	c.Status(status)
-	copyPooled(c.Writer, rc)
+	_, err = copyPooled(c.Writer, rc)
+	s.logCut(c, "byte range", err, "key", key)
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/medimg/medimg/dicomweb/pixels"
+	"github.com/medimg/medimg/dicomweb/ts"
 	"github.com/medimg/medimg/queries"
 )
 
@@ -21,20 +22,20 @@ const maxFramesPerRequest = 10000
 // compressedMediaTypes maps encapsulated transfer syntaxes to the media type of their frames
 // (PS3.18 Table 8.7.3-5).
 var compressedMediaTypes = map[string]string{
-	"1.2.840.10008.1.2.4.50":  "image/jpeg",
-	"1.2.840.10008.1.2.4.51":  "image/jpeg",
-	"1.2.840.10008.1.2.4.57":  "image/jpeg",
-	"1.2.840.10008.1.2.4.70":  "image/jpeg",
-	"1.2.840.10008.1.2.4.80":  "image/jls",
-	"1.2.840.10008.1.2.4.81":  "image/jls",
-	"1.2.840.10008.1.2.4.90":  "image/jp2",
-	"1.2.840.10008.1.2.4.91":  "image/jp2",
-	"1.2.840.10008.1.2.4.92":  "image/jpx",
-	"1.2.840.10008.1.2.4.93":  "image/jpx",
-	"1.2.840.10008.1.2.4.201": "image/jphc",
-	"1.2.840.10008.1.2.4.202": "image/jphc",
-	"1.2.840.10008.1.2.4.203": "image/jphc",
-	"1.2.840.10008.1.2.5":     "image/dicom-rle",
+	ts.JPEGBaseline8Bit:      "image/jpeg",
+	ts.JPEGExtended12Bit:     "image/jpeg",
+	ts.JPEGLossless:          "image/jpeg",
+	ts.JPEGLosslessSV1:       "image/jpeg",
+	ts.JPEGLSLossless:        "image/jls",
+	ts.JPEGLSNearLossless:    "image/jls",
+	ts.JPEG2000Lossless:      "image/jp2",
+	ts.JPEG2000:              "image/jp2",
+	ts.JPEG2000Part2Lossless: "image/jpx",
+	ts.JPEG2000Part2:         "image/jpx",
+	ts.HTJ2KLossless:         "image/jphc",
+	ts.HTJ2KLosslessRPCL:     "image/jphc",
+	ts.HTJ2K:                 "image/jphc",
+	ts.RLELossless:           "image/dicom-rle",
 }
 
 // frameRep is the representation chosen for the frames of one response.
@@ -227,7 +228,7 @@ func (s *Service) writeFrames(c *gin.Context, src queries.FrameSource, index *st
 			return nil
 		}
 	}
-	mw.Close()
+	s.logCut(c, "frames", mw.Close(), "key", src.BlobKey)
 	return nil
 }
 
@@ -259,12 +260,15 @@ func (s *Service) writeDecodedFrames(c *gin.Context, sc queries.Scope, numbers [
 			}
 		}
 		part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {contentType}})
+		if err == nil {
+			_, err = part.Write(frame)
+		}
 		if err != nil {
+			s.logCut(c, "frames", err, "scope", sc.String(), "frame", n)
 			return nil
 		}
-		part.Write(frame)
 	}
-	mw.Close()
+	s.logCut(c, "frames", mw.Close(), "scope", sc.String())
 	return nil
 }
 

@@ -49,26 +49,33 @@ func (s *Service) retrieveMetadata(c *gin.Context) error {
 	if acceptsGzip(c.GetHeader("Accept-Encoding")) {
 		gz := gzipWriters.Get().(*gzip.Writer)
 		gz.Reset(c.Writer)
-		defer func() { gz.Close(); gzipWriters.Put(gz) }()
+		defer func() {
+			s.logCut(c, "metadata", gz.Close(), "scope", sc.String())
+			gzipWriters.Put(gz)
+		}()
 		h.Set("Content-Encoding", "gzip")
 		w = gz
 	}
 	c.Status(http.StatusOK)
-	io.WriteString(w, "[")
+	_, err = io.WriteString(w, "[")
 	n := 0
-	err = s.store.EachMetadata(ctx, sc, func(series, sop, md string) error {
-		if n > 0 {
-			io.WriteString(w, ",")
-		}
-		n++
-		_, err := w.Write(absoluteBulkDataURIs([]byte(md), instanceURL(base, sc.StudyUID, series, sop)))
-		return err
-	})
-	io.WriteString(w, "]")
-	if err != nil {
-		// The status is sent: the client sees a cut body; the log has why.
-		s.log.ErrorContext(ctx, "metadata: response cut", "scope", sc.String(), "err", err)
+	if err == nil {
+		err = s.store.EachMetadata(ctx, sc, func(series, sop, md string) error {
+			if n > 0 {
+				if _, err := io.WriteString(w, ","); err != nil {
+					return err
+				}
+			}
+			n++
+			_, err := w.Write(absoluteBulkDataURIs([]byte(md), instanceURL(base, sc.StudyUID, series, sop)))
+			return err
+		})
 	}
+	if err == nil {
+		_, err = io.WriteString(w, "]")
+	}
+	// The status is sent: the client sees a cut body; the log has why.
+	s.logCut(c, "metadata", err, "scope", sc.String())
 	return nil
 }
 

@@ -35,7 +35,7 @@ var (
 )
 
 func (a syntheticArchive) instance(study, series, inst int) queries.NewInstance {
-	n, sn := inst+1, series+1
+	n, sn := int64(inst+1), int64(series+1)
 	studyUID := fmt.Sprintf("2.25.1%07d", study)
 	seriesUID := fmt.Sprintf("%s.%d", studyUID, sn)
 	return queries.NewInstance{

@@ -98,7 +98,7 @@ func (r *searchResponse) instances(rows []queries.InstanceResult, withStudy, wit
 		o.str(0x00080018, "UI", in.SOPInstanceUID)
 		o.str(0x00080056, "CS", "ONLINE")
 		o.str(0x00083002, "UI", in.TransferSyntaxUID)
-		o.num(0x00200013, "IS", in.InstanceNumber)
+		o.num64(0x00200013, "IS", in.InstanceNumber)
 		if in.Rows > 0 {
 			o.num(0x00280010, "US", &in.Rows)
 			o.num(0x00280011, "US", &in.Columns)
@@ -138,7 +138,7 @@ func (o jsonObject) series(se queries.Series) {
 	o.str(0x00080060, "CS", se.Modality)
 	o.str(0x0008103E, "LO", se.SeriesDescription)
 	o.str(0x0020000E, "UI", se.SeriesInstanceUID)
-	o.num(0x00200011, "IS", se.SeriesNumber)
+	o.num64(0x00200011, "IS", se.SeriesNumber)
 	o.num(0x00201209, "IS", &se.NumInstances)
 	o.str(0x00400244, "DA", se.PerformedProcedureStepStartDate)
 	o.str(0x00400245, "TM", se.PerformedProcedureStepStartTime)
@@ -226,6 +226,15 @@ func (o jsonObject) num(t uint32, vr string, v *int) {
 		return
 	}
 	o.set(t, value{vr, []int{*v}})
+}
+
+// num64 sets an IS value kept in 64 bits (SeriesNumber, InstanceNumber), exactly.
+func (o jsonObject) num64(t uint32, vr string, v *int64) {
+	if v == nil {
+		o.set(t, value{VR: vr})
+		return
+	}
+	o.set(t, value{vr, []int64{*v}})
 }
 
 // pn sets a person name as PS3.18 §F.2.2 objects: component groups split on '='.

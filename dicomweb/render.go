@@ -67,8 +67,10 @@ func (s *Service) pixelFormat(ctx context.Context, rs *renderSource) (pixels.For
 	return f, nil
 }
 
-// render reads frame n (1-based), decodes and renders it, and encodes it as mediaType.
-func (s *Service) render(ctx context.Context, rs *renderSource, n int, opts pixels.RenderOptions, mediaType string) ([]byte, error) {
+// render reads frame n (1-based), decodes and renders it, and encodes it as mediaType. keep puts
+// the image in the cache: for the single images viewers ask again and again (thumbnails, one
+// frame), not for the images of a whole study, which would push those out.
+func (s *Service) render(ctx context.Context, rs *renderSource, n int, opts pixels.RenderOptions, mediaType string, keep bool) ([]byte, error) {
 	if n < 1 || n > rs.src.NumberOfFrames {
 		return nil, errorf(http.StatusNotFound, "not_found", "frame %d: the instance has %d frames", n, rs.src.NumberOfFrames)
 	}
@@ -78,6 +80,12 @@ func (s *Service) render(ctx context.Context, rs *renderSource, n int, opts pixe
 	}
 	if b, ok := s.rendered.get(key); ok {
 		return b, nil
+	}
+	select {
+	case s.renderSlots <- struct{}{}:
+		defer func() { <-s.renderSlots }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 	native, f, err := s.decodeFrame(ctx, rs, n)
 	if err != nil {
@@ -91,7 +99,9 @@ func (s *Service) render(ctx context.Context, rs *renderSource, n int, opts pixe
 	if err := pixels.Encode(&buf, img, mediaType, opts.Quality); err != nil {
 		return nil, renderError(err, rs.src.TransferSyntaxUID)
 	}
-	s.rendered.put(key, buf.Bytes())
+	if keep {
+		s.rendered.put(key, buf.Bytes())
+	}
 	return buf.Bytes(), nil
 }
 
@@ -144,12 +154,11 @@ func (s *Service) readRange(ctx context.Context, key string, index *storedFrameI
 
 // pixelFormat reads the Image Pixel, Modality LUT and VOI LUT attributes from stored metadata.
 func pixelFormat(metadata, transferSyntax string) (pixels.Format, error) {
-	var md map[string]struct {
-		Value []json.RawMessage `json:"Value"`
-	}
+	var md map[string]jsonAttribute
 	if err := json.Unmarshal([]byte(metadata), &md); err != nil {
 		return pixels.Format{}, err
 	}
+	fromFunctionalGroups(md)
 	num := func(tag string, def float64) float64 {
 		if v := md[tag].Value; len(v) > 0 {
 			if f, err := strconv.ParseFloat(strings.Trim(string(v[0]), `"`), 64); err == nil {
@@ -199,4 +208,43 @@ func pixelFormat(metadata, transferSyntax string) (pixels.Format, error) {
 		f.Photometric = pixels.Monochrome2
 	}
 	return f, nil
+}
+
+// jsonAttribute is the part of a DICOM JSON attribute that rendering reads.
+type jsonAttribute struct {
+	Value []json.RawMessage `json:"Value"`
+}
+
+// functionalTags are the rescale and window attributes an enhanced multi-frame object keeps in its
+// functional groups (Pixel Value Transformation and Frame VOI LUT, PS3.3 C.7.6.16) rather than at
+// the top level.
+var functionalTags = []string{"00281050", "00281051", "00281052", "00281053", "00281056"}
+
+// fromFunctionalGroups copies functionalTags missing at the top level of md from the shared
+// functional groups, else from the first frame's (later frames are rendered with the first
+// frame's values).
+func fromFunctionalGroups(md map[string]jsonAttribute) {
+	for _, group := range []string{"52009229", "52009230"} { // Shared, Per-frame Functional Groups
+		if len(md[group].Value) == 0 {
+			continue
+		}
+		var item map[string]jsonAttribute
+		if json.Unmarshal(md[group].Value[0], &item) != nil {
+			continue
+		}
+		for _, macro := range item { // each macro is a sequence of one item
+			if len(macro.Value) == 0 {
+				continue
+			}
+			var inner map[string]jsonAttribute
+			if json.Unmarshal(macro.Value[0], &inner) != nil {
+				continue
+			}
+			for _, tag := range functionalTags {
+				if _, ok := md[tag]; !ok && len(inner[tag].Value) > 0 {
+					md[tag] = inner[tag]
+				}
+			}
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package dicomweb
 
 import (
+	"context"
 	"net/http"
 	"net/textproto"
 	"strconv"
@@ -49,75 +50,117 @@ func (s *Service) serveImages(c *gin.Context, thumbnail bool) error {
 		return err
 	}
 	ctx := c.Request.Context()
-	type image struct {
-		scope queries.Scope
-		frame int // 0: every frame of the instance (rendered) or the first (thumbnail)
+	jobs, err := s.renderJobs(c, sc, frames, thumbnail)
+	if err != nil {
+		return err
 	}
-	var images []image
-	if sc.SOPInstanceUID != "" {
-		if len(frames) == 0 {
-			frames = []int{0}
-		}
-		if thumbnail {
-			frames = frames[:1]
-		}
-		for _, n := range frames {
-			images = append(images, image{sc, n})
-		}
-	} else {
-		insts, err := s.store.RetrieveInstances(ctx, sc)
-		if err != nil {
-			return err
-		}
-		if thumbnail {
-			insts = representative(insts)
-		}
-		for _, in := range insts {
-			images = append(images, image{queries.Scope{StudyUID: sc.StudyUID, SeriesUID: in.SeriesInstanceUID, SOPInstanceUID: in.SOPInstanceUID}, 1})
-		}
+	next := s.imageSequence(ctx, jobs, thumbnail, opts, mediaType)
+	// Images are rendered as they are written, one at a time (two at the start, to tell a single
+	// image from several): a study's rendered response never holds more than that in memory. An
+	// error before the first image is sent is an error response.
+	first, err := next()
+	if err != nil {
+		return err
 	}
-	var out [][]byte
-	for _, im := range images {
-		rs, err := s.loadRenderSource(ctx, im.scope)
-		if err != nil {
-			return err
-		}
-		numbers := []int{im.frame}
-		if im.frame == 0 {
-			numbers = []int{1}
-			if !thumbnail {
-				numbers = make([]int, rs.src.NumberOfFrames)
-				for i := range numbers {
-					numbers[i] = i + 1
-				}
-			}
-		}
-		for _, n := range numbers {
-			b, err := s.render(ctx, rs, n, opts, mediaType)
-			if err != nil {
-				return err
-			}
-			out = append(out, b)
-		}
-	}
-	if len(out) == 0 {
+	if first == nil {
 		return errorf(http.StatusNotFound, "not_found", "%s has nothing to render", sc)
 	}
+	second, err := next()
+	if err != nil {
+		return err
+	}
 	c.Header("Cross-Origin-Resource-Policy", "cross-origin")
-	if len(out) == 1 {
-		c.Data(http.StatusOK, mediaType, out[0])
+	if second == nil {
+		c.Data(http.StatusOK, mediaType, first)
 		return nil
 	}
 	mw := startMultipart(c, mediaType)
-	for _, b := range out {
+	for b := first; b != nil; {
 		part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {mediaType}})
+		if err == nil {
+			_, err = part.Write(b)
+		}
+		if err == nil {
+			b, second, err = second, nil, nil
+			if b == nil {
+				b, err = next()
+			}
+		}
 		if err != nil {
+			s.logCut(c, "rendered", err, "scope", sc.String())
 			return nil
 		}
-		part.Write(b)
 	}
-	mw.Close()
+	s.logCut(c, "rendered", mw.Close(), "scope", sc.String())
 	return nil
+}
+
+// renderJob is one instance to render: the frames asked, or nil for every frame (rendered) or the
+// first (thumbnail).
+type renderJob struct {
+	scope  queries.Scope
+	frames []int
+}
+
+// renderJobs lists the instances a rendered or thumbnail request covers.
+func (s *Service) renderJobs(c *gin.Context, sc queries.Scope, frames []int, thumbnail bool) ([]renderJob, error) {
+	if sc.SOPInstanceUID != "" {
+		if thumbnail && len(frames) > 1 {
+			frames = frames[:1]
+		}
+		return []renderJob{{sc, frames}}, nil
+	}
+	insts, err := s.store.RetrieveInstances(c.Request.Context(), sc)
+	if err != nil {
+		return nil, err
+	}
+	if thumbnail {
+		insts = representative(insts)
+	}
+	jobs := make([]renderJob, len(insts))
+	for i, in := range insts {
+		jobs[i] = renderJob{scope: queries.Scope{StudyUID: sc.StudyUID, SeriesUID: in.SeriesInstanceUID, SOPInstanceUID: in.SOPInstanceUID}}
+	}
+	return jobs, nil
+}
+
+// imageSequence returns a function that renders the next image of jobs each time it is called,
+// and nil after the last. Frame numbers are counted, never listed, so an instance claiming millions
+// of frames costs no memory up front.
+func (s *Service) imageSequence(ctx context.Context, jobs []renderJob, thumbnail bool, opts pixels.RenderOptions, mediaType string) func() ([]byte, error) {
+	var rs *renderSource
+	job, frame := -1, 0 // frame: index into jobs[job].frames, or the frame number when frames is nil
+	return func() ([]byte, error) {
+		for {
+			if rs != nil {
+				j := jobs[job]
+				n, more := 0, false
+				switch {
+				case j.frames != nil:
+					if more = frame < len(j.frames); more {
+						n = j.frames[frame]
+					}
+				case thumbnail:
+					n, more = 1, frame == 0
+				default:
+					n, more = frame+1, frame < rs.src.NumberOfFrames
+				}
+				if more {
+					frame++
+					single := len(jobs) == 1 && (thumbnail || len(j.frames) == 1 || (j.frames == nil && rs.src.NumberOfFrames == 1))
+					return s.render(ctx, rs, n, opts, mediaType, single)
+				}
+			}
+			if job+1 >= len(jobs) {
+				return nil, nil
+			}
+			job, frame = job+1, 0
+			var err error
+			if rs, err = s.loadRenderSource(ctx, jobs[job].scope); err != nil {
+				return nil, err
+			}
+		}
+	}
 }
 
 // representative picks the middle instance of the first series.

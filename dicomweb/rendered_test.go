@@ -3,14 +3,16 @@ package dicomweb_test
 import (
 	"bytes"
 	"image"
+	"image/color"
 	_ "image/jpeg"
-	_ "image/png"
+	"image/png"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/medimg/medimg/dicomweb"
 	"github.com/medimg/medimg/dicomweb/ingest/dicomgen"
+	"github.com/medimg/medimg/internal/testfiles"
 )
 
 // decodeImage decodes a rendered body and returns its format and size.
@@ -158,4 +160,44 @@ func TestWADOURI(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRenderedEnhancedMultiFrame renders the multi-frame CT whose rescale and window live in its
+// functional groups (Pixel Value Transformation, Frame VOI LUT), not at the top level: with the
+// rescale intercept of -1024 applied, a brain window matches dcmtk's dcmj2pnm within one grey level
+// (without it, the brain is all white).
+func TestRenderedEnhancedMultiFrame(t *testing.T) {
+	s := newServer(t, "sqlite", dicomweb.Config{})
+	inst := s.stored(t, testfiles.Read(t, "5.dcm"))
+	r := s.get(t, inst+"/frames/1/rendered?window=40,80", "Accept", "image/png")
+	if r.status != 200 {
+		t.Fatalf("rendered: %d %s", r.status, r.body)
+	}
+	img, err := png.Decode(bytes.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := variant(t, "ct_multiframe_window_dcmj2pnm.pgm")
+	const header = "P5\n512 512\n255\n"
+	if !bytes.HasPrefix(ref, []byte(header)) {
+		t.Fatalf("reference header %q", ref[:len(header)])
+	}
+	ref = ref[len(header):]
+	worst := 0
+	for y := range 512 {
+		for x := range 512 {
+			g := int(color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y)
+			worst = max(worst, abs(g-int(ref[y*512+x])))
+		}
+	}
+	if worst > 1 {
+		t.Errorf("the rendered frame differs from dcmj2pnm's by up to %d grey levels", worst)
+	}
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }

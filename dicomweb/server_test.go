@@ -38,6 +38,27 @@ type server struct {
 	store *queries.Store
 	blobs storage.Store
 	dir   string
+	// logs holds what the service logged (text handler); a request's X-Test-Request-ID header
+	// becomes its request ID.
+	logs *logBuffer
+}
+
+// logBuffer is a bytes.Buffer safe for the concurrent handlers of a test server.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func newServer(t testing.TB, engine string, cfg dicomweb.Config, wrap ...func(storage.Store) storage.Store) *server {
@@ -52,13 +73,19 @@ func newServer(t testing.TB, engine string, cfg dicomweb.Config, wrap ...func(st
 	for _, w := range wrap {
 		blobs = w(blobs)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
 	svc, err := dicomweb.New(cfg, store, blobs, log, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	r.Use(func(c *gin.Context) {
+		if id := c.GetHeader("X-Test-Request-ID"); id != "" {
+			c.Set("request_id", id)
+		}
+	})
 	var us *users.Service
 	if *benchAuth {
 		us = withAuth(t, r, store, log)
@@ -70,7 +97,7 @@ func newServer(t testing.TB, engine string, cfg dicomweb.Config, wrap ...func(st
 	if us != nil {
 		signInForBenchmarks(t, ts.URL)
 	}
-	return &server{Server: ts, store: store, blobs: blobs, dir: dir}
+	return &server{Server: ts, store: store, blobs: blobs, dir: dir, logs: logs}
 }
 
 // benchAuth runs the server behind the authentication middleware with --auth local and the audit

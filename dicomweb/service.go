@@ -6,6 +6,7 @@ package dicomweb
 import (
 	"fmt"
 	"log/slog"
+	"runtime"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -44,6 +45,9 @@ type Service struct {
 	metrics *metrics
 	// rendered caches /rendered and /thumbnail images.
 	rendered *renderCache
+	// renderSlots bounds the frames decoded and rendered at once (each holds a frame and an image
+	// in memory): one per CPU, as rendering is CPU-bound.
+	renderSlots chan struct{}
 }
 
 // New returns the DICOMweb service; its metrics are registered on reg.
@@ -59,7 +63,8 @@ func New(cfg Config, store *queries.Store, blobs storage.Store, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, store: store, blobs: blobs, log: log, metrics: m, rendered: newRenderCache(64 << 20)}, nil
+	return &Service{cfg: cfg, store: store, blobs: blobs, log: log, metrics: m, rendered: newRenderCache(64 << 20),
+		renderSlots: make(chan struct{}, runtime.NumCPU())}, nil
 }
 
 // metrics are the DICOMweb-specific series; HTTP request metrics are the router's.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/medimg/medimg/dicomweb/clip"
 	"github.com/medimg/medimg/dicomweb/ingest"
 	"github.com/medimg/medimg/dicomweb/multipart"
 	"github.com/medimg/medimg/queries"
@@ -162,7 +163,7 @@ func bodyErrorMessage(err error) string {
 func (s *Service) storePart(ctx context.Context, part *multipart.Part, targetStudy string) (storeResult, error) {
 	if part.ContentType != "" && part.ContentType != "application/dicom" {
 		return storeResult{reason: reasonCannotUnderstand,
-			message: fmt.Sprintf("media type %s; every part must be application/dicom", part.ContentType)}, nil
+			message: fmt.Sprintf("media type %s; every part must be application/dicom", clip.String(part.ContentType))}, nil
 	}
 	up, err := s.blobs.NewUpload(ctx)
 	if err != nil {
@@ -193,8 +194,8 @@ func (s *Service) storePart(ctx context.Context, part *multipart.Part, targetStu
 		return res
 	}
 	if targetStudy != "" && inst.StudyInstanceUID != targetStudy {
-		return fail(reasonProcessing, true, "StudyInstanceUID %s differs from the study %s in the URL",
-			inst.StudyInstanceUID, targetStudy), nil
+		return fail(reasonProcessing, true, "the StudyInstanceUID %s of the instance differs from the study in the URL",
+			inst.StudyInstanceUID), nil
 	}
 	overwrite := s.cfg.OnDuplicate == OnDuplicateOverwrite
 	if !overwrite {
@@ -202,7 +203,9 @@ func (s *Service) storePart(ctx context.Context, part *multipart.Part, targetStu
 		// in the index remains the guard against a concurrent store of the same instance.
 		if exists, err := s.store.InstanceExists(ctx, inst.SOPInstanceUID); err != nil {
 			s.log.ErrorContext(ctx, "stow: duplicate check", "err", err)
-			return fail(reasonProcessing, false, "internal error; see the server log"), nil
+			res := fail(reasonProcessing, false, "internal error; see the server log")
+			res.internal = true // the database failed, not the input: 500 when nothing was stored
+			return res, nil
 		} else if exists {
 			return fail(reasonDuplicate, true, "SOP Instance %s is already stored", inst.SOPInstanceUID), nil
 		}
@@ -233,7 +236,8 @@ func (s *Service) storePart(ctx context.Context, part *multipart.Part, targetStu
 	case errors.Is(err, queries.ErrDuplicate):
 		return fail(reasonDuplicate, true, "SOP Instance %s is already stored", inst.SOPInstanceUID), nil
 	case errors.Is(err, queries.ErrConflict):
-		return fail(reasonProcessing, true, "%s", strings.TrimPrefix(err.Error(), "queries: ")), nil
+		// The other study is not the sender's to know: say only that there is one.
+		return fail(reasonProcessing, true, "series %s is stored under another study", inst.SeriesInstanceUID), nil
 	default:
 		s.log.ErrorContext(ctx, "stow: index", "sop", inst.SOPInstanceUID, "err", err)
 		r := fail(reasonProcessing, false, "internal error; see the server log")
@@ -246,7 +250,7 @@ func (s *Service) storePart(ctx context.Context, part *multipart.Part, targetStu
 func ingestFailure(err error) storeResult {
 	msg := strings.TrimPrefix(err.Error(), "ingest: ")
 	switch {
-	case errors.Is(err, ingest.ErrMissingAttribute), errors.Is(err, ingest.ErrInvalidUID):
+	case errors.Is(err, ingest.ErrMissingAttribute), errors.Is(err, ingest.ErrInvalidUID), errors.Is(err, ingest.ErrInvalidValue):
 		return storeResult{reason: reasonDoesNotConform, message: msg}
 	default:
 		return storeResult{reason: reasonCannotUnderstand, message: msg}

@@ -7,8 +7,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/medimg/medimg/dicomweb/clip"
 	"github.com/medimg/medimg/dicomweb/ingest"
-	"github.com/medimg/medimg/dicomweb/mediatype"
 	"github.com/medimg/medimg/queries"
 )
 
@@ -67,31 +67,15 @@ func (s *Service) writeStoreResponse(c *gin.Context, status int, targetStudy str
 	c.Data(status, MediaTypeDICOMJSON, body)
 }
 
+// maxWarningBytes bounds one Warning header value.
+const maxWarningBytes = 1024
+
 // warning formats a Warning header value (RFC 7234 §5.5) with code 299 and a quoted message.
 func warning(msg string) string {
+	// Quoted input is clipped where it is quoted; this bounds whatever a message still carries.
+	msg = clip.To(msg, maxWarningBytes)
 	msg = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\r", " ", "\n", " ").Replace(msg)
 	return fmt.Sprintf(`299 medimg "%s"`, msg)
-}
-
-// acceptsDICOMJSON checks that an Accept header allows a DICOM JSON response (or says nothing).
-func acceptsDICOMJSON(accept string) error {
-	if strings.TrimSpace(accept) == "" {
-		return nil
-	}
-	for _, item := range strings.Split(accept, ",") {
-		mt, err := mediatype.Parse(item)
-		if err != nil {
-			continue
-		}
-		if mt.Params["q"] == "0" {
-			continue
-		}
-		switch mt.Type {
-		case MediaTypeDICOMJSON, "application/json", "application/*", "*/*":
-			return nil
-		}
-	}
-	return errorf(406, "not_acceptable", "Accept %q: this resource is available as %s", accept, MediaTypeDICOMJSON)
 }
 
 // newInstanceRecord turns what ingest extracted into the index row.

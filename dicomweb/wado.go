@@ -2,6 +2,7 @@ package dicomweb
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/textproto"
@@ -31,8 +32,7 @@ func (s *Service) retrieveInstances(c *gin.Context) error {
 		return errorf(http.StatusNotFound, "not_found", "%s has no instances", sc)
 	}
 	if wantsZIP(c.GetHeader("Accept")) {
-		s.writeZIP(c, sc, insts)
-		return nil
+		return s.writeZIP(c, sc, insts)
 	}
 	rep, err := chooseInstanceRep(c.GetHeader("Accept"), insts, sc.SOPInstanceUID != "")
 	if err != nil {
@@ -40,20 +40,35 @@ func (s *Service) retrieveInstances(c *gin.Context) error {
 	}
 	if !rep.multipart {
 		in := insts[0]
+		body, err := s.openInstance(ctx, in, rep.target(in))
+		if err != nil {
+			return err
+		}
 		c.Header("Content-Type", "application/dicom; transfer-syntax="+rep.target(in))
 		if rep.target(in) == in.TransferSyntaxUID {
 			c.Header("Content-Length", strconv.FormatInt(in.Size, 10))
 		}
 		c.Status(http.StatusOK)
-		if err := s.writeInstance(ctx, c.Writer, in, rep.target(in)); err != nil {
+		if err := body.writeTo(c.Writer); err != nil {
 			s.log.ErrorContext(ctx, "retrieve: response cut", "sop", in.SOPInstanceUID, "err", err)
 		}
 		return nil
 	}
+	// The first file is opened before the status is sent: a file missing under its row is a 500.
+	first, err := s.openInstance(ctx, insts[0], rep.target(insts[0]))
+	if err != nil {
+		return err
+	}
 	mw := startMultipart(c, "application/dicom")
-	for _, in := range insts {
+	for i, in := range insts {
 		part, err := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"application/dicom; transfer-syntax=" + rep.target(in)}})
-		if err == nil {
+		switch {
+		case err != nil && i == 0:
+			first.close()
+		case err != nil:
+		case i == 0:
+			err = first.writeTo(part)
+		default:
 			err = s.writeInstance(ctx, part, in, rep.target(in))
 		}
 		if err != nil {
@@ -68,17 +83,53 @@ func (s *Service) retrieveInstances(c *gin.Context) error {
 
 // writeInstance writes one stored file as stored, or transcoded to ts.
 func (s *Service) writeInstance(ctx context.Context, w io.Writer, in queries.StoredInstance, ts string) error {
+	body, err := s.openInstance(ctx, in, ts)
+	if err != nil {
+		return err
+	}
+	return body.writeTo(w)
+}
+
+// instanceBody is one stored file opened for a response, to be sent as stored or transcoded.
+type instanceBody struct {
+	in       queries.StoredInstance
+	ts       string
+	stored   io.ReadCloser // as stored
+	transcod *blobReaderAt // transcoded
+}
+
+// openInstance opens one stored file, so that a handler can do it before the status is sent: a file
+// missing under its index row is then a 500 (storage.ErrNotFound), not a 200 with an empty body.
+func (s *Service) openInstance(ctx context.Context, in queries.StoredInstance, ts string) (*instanceBody, error) {
 	if ts == in.TransferSyntaxUID {
 		rc, err := s.blobs.Open(ctx, in.BlobKey, 0, -1)
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("dicomweb: stored file of instance %s: %w", in.SOPInstanceUID, err)
 		}
-		defer rc.Close()
-		_, err = copyPooled(w, rc)
-		return err
+		return &instanceBody{in: in, ts: ts, stored: rc}, nil
 	}
 	r := &blobReaderAt{ctx: ctx, blobs: s.blobs, key: in.BlobKey, size: in.Size}
-	return transcode.Transcode(w, r, in.Size, in.TransferSyntaxUID, ts)
+	if err := r.fill(0); err != nil {
+		return nil, fmt.Errorf("dicomweb: stored file of instance %s: %w", in.SOPInstanceUID, err)
+	}
+	return &instanceBody{in: in, ts: ts, transcod: r}, nil
+}
+
+// writeTo writes the file and closes it.
+func (b *instanceBody) writeTo(w io.Writer) error {
+	if b.stored != nil {
+		defer b.stored.Close()
+		_, err := copyPooled(w, b.stored)
+		return err
+	}
+	return transcode.Transcode(w, b.transcod, b.in.Size, b.in.TransferSyntaxUID, b.ts)
+}
+
+// close releases a file that will not be written.
+func (b *instanceBody) close() {
+	if b.stored != nil {
+		b.stored.Close()
+	}
 }
 
 // instanceRep is the representation chosen for retrieved instances.

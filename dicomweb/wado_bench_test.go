@@ -146,3 +146,33 @@ func peakHeapGrowth(t *testing.T, fn func()) int64 {
 	<-done
 	return int64(peak.Load()) - int64(baseline)
 }
+
+// TestRenderedMemoryIsFlat asks every frame of a 128-frame instance rendered: images are rendered as
+// they are written (and a multi-image response is not cached), so the heap holds a couple of images,
+// not the 128 of the response.
+func TestRenderedMemoryIsFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("renders 128 frames")
+	}
+	s := newServer(t, "sqlite", dicomweb.Config{})
+	inst := s.stored(t, generated(t, dicomgen.Spec{Rows: 512, Columns: 512, NumberOfFrames: 128}))
+	var body int64
+	growth := peakHeapGrowth(t, func() {
+		req, _ := http.NewRequest(http.MethodGet, s.URL+inst+"/rendered", nil)
+		req.Header.Set("Accept", "image/png")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
+	t.Logf("rendered 128 frames: %d MiB sent, peak heap growth %d MiB", body>>20, growth>>20)
+	// Holding the response's images would take all of body; a few frames in flight take a few MiB.
+	if growth > 16<<20 || body < 24<<20 {
+		t.Errorf("heap grew by %d MiB for a %d MiB response: the images are not streamed", growth>>20, body>>20)
+	}
+}

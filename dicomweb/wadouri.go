@@ -51,12 +51,16 @@ func (s *Service) retrieveWADOURI(c *gin.Context) error {
 				"transferSyntax %s: the object is stored in %s and cannot be transcoded to it (transferSyntax=* sends it as stored)", ts, in.TransferSyntaxUID)
 		}
 		target := instanceRep{transferSyntax: ts}.target(in)
+		body, err := s.openInstance(ctx, in, target)
+		if err != nil {
+			return err
+		}
 		c.Header("Content-Type", "application/dicom")
 		if target == in.TransferSyntaxUID {
 			c.Header("Content-Length", strconv.FormatInt(in.Size, 10))
 		}
 		c.Status(http.StatusOK)
-		if err := s.writeInstance(ctx, c.Writer, in, target); err != nil {
+		if err := body.writeTo(c.Writer); err != nil {
 			s.log.ErrorContext(ctx, "wado-uri: response cut", "sop", in.SOPInstanceUID, "err", err)
 		}
 		return nil
@@ -69,7 +73,7 @@ func (s *Service) retrieveWADOURI(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	b, err := s.render(ctx, rs, frame, opts, contentType)
+	b, err := s.render(ctx, rs, frame, opts, contentType, true)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package dicomweb
 
 import (
 	"archive/zip"
-	"context"
 	"net/http"
 	"time"
 
@@ -29,34 +28,42 @@ func wantsZIP(accept string) bool {
 // {study}/{series}/{sop}.dcm. Entries are stored, not deflated (DICOM pixel data hardly compresses
 // and deflating would cost more CPU than the transfer saves), and written as they are read: the
 // archive is never held in memory or on disk, its sizes and CRCs follow each entry.
-func (s *Service) writeZIP(c *gin.Context, sc queries.Scope, insts []queries.StoredInstance) {
+func (s *Service) writeZIP(c *gin.Context, sc queries.Scope, insts []queries.StoredInstance) error {
 	ctx := c.Request.Context()
+	// The first file is opened before the status is sent: a file missing under its row is a 500.
+	first, err := s.openInstance(ctx, insts[0], insts[0].TransferSyntaxUID)
+	if err != nil {
+		return err
+	}
 	c.Header("Content-Type", "application/zip")
 	c.Header("Content-Disposition", `attachment; filename="`+zipName(sc)+`"`)
 	c.Status(http.StatusOK)
 	zw := zip.NewWriter(c.Writer)
-	for _, in := range insts {
-		if err := s.zipEntry(ctx, zw, in); err != nil {
+	for i, in := range insts {
+		w, err := zw.CreateHeader(&zip.FileHeader{
+			Name:     in.StudyInstanceUID + "/" + in.SeriesInstanceUID + "/" + in.SOPInstanceUID + ".dcm",
+			Method:   zip.Store,
+			Modified: time.Now(),
+		})
+		switch {
+		case err != nil && i == 0:
+			first.close()
+		case err != nil:
+		case i == 0:
+			err = first.writeTo(w)
+		default:
+			err = s.writeInstance(ctx, w, in, in.TransferSyntaxUID)
+		}
+		if err != nil {
 			// The status is sent; a cut archive (no central directory) is what the client sees.
 			s.log.ErrorContext(ctx, "retrieve: ZIP cut", "sop", in.SOPInstanceUID, "err", err)
-			return
+			return nil
 		}
 	}
 	if err := zw.Close(); err != nil {
 		s.log.ErrorContext(ctx, "retrieve: ZIP cut", "err", err)
 	}
-}
-
-func (s *Service) zipEntry(ctx context.Context, zw *zip.Writer, in queries.StoredInstance) error {
-	w, err := zw.CreateHeader(&zip.FileHeader{
-		Name:     in.StudyInstanceUID + "/" + in.SeriesInstanceUID + "/" + in.SOPInstanceUID + ".dcm",
-		Method:   zip.Store,
-		Modified: time.Now(),
-	})
-	if err != nil {
-		return err
-	}
-	return s.writeInstance(ctx, w, in, in.TransferSyntaxUID)
+	return nil
 }
 
 // zipName names the download after the most specific UID of the scope.

@@ -13,10 +13,13 @@ import (
 // referenced: the caller deletes those blobs after the commit, so a reader never finds a row whose
 // blob is gone (a blob left behind by a crash in between is an orphan for the sweep).
 
-// DeleteStudy removes a study with all its series and instances.
+// DeleteStudy removes a study with all its series and instances. It takes the study row lock
+// first, as AddInstance and the other deletes do, so that the blob keys it reads include those of
+// a store into the study that commits meanwhile (on SQLite, so that its snapshot is not stale when
+// it writes).
 func (s *Store) DeleteStudy(ctx context.Context, studyUID string) (blobKeys []string, err error) {
 	err = s.inTx(ctx, func(q *sqlcdb.Queries) error {
-		pk, err := q.GetStudyPK(ctx, studyUID)
+		pk, err := q.LockStudy(ctx, studyUID)
 		if err != nil {
 			return notFound(err, "study %s", studyUID)
 		}

@@ -237,17 +237,18 @@ func insertInstanceParams(a InstanceAttributes, studyPK, seriesPK, now int64) sq
 	}
 }
 
-func nullInt(p *int) sql.NullInt32 {
+// nullInt keeps an IS value exactly: the columns are 64-bit on both engines.
+func nullInt(p *int64) sql.NullInt64 {
 	if p == nil {
-		return sql.NullInt32{}
+		return sql.NullInt64{}
 	}
-	return sql.NullInt32{Int32: int32(*p), Valid: true}
+	return sql.NullInt64{Int64: *p, Valid: true}
 }
 
-func intPtr(n sql.NullInt32) *int {
+func intPtr(n sql.NullInt64) *int64 {
 	if !n.Valid {
 		return nil
 	}
-	v := int(n.Int32)
+	v := n.Int64
 	return &v
 }

@@ -24,7 +24,7 @@ func testEachMetadata(t *testing.T, s *queries.Store) {
 	const n = 150 // more than two batches
 	for i := range n {
 		in := instance("1.9", "1.9.1", fmt.Sprintf("1.9.1.%d", i+1), "CT")
-		num := n - i // stored in reverse order: the callback must still see instance order
+		num := int64(n - i) // stored in reverse order: the callback must still see instance order
 		in.Instance.InstanceNumber = &num
 		in.Instance.Metadata = fmt.Sprintf(`{"00200013":{"vr":"IS","Value":[%d]}}`, num)
 		mustAdd(t, s, in)

@@ -174,7 +174,7 @@ func (b *sqlBuilder) condition(c Condition, fuzzy, caseSensitive bool) error {
 			b.list(c.Values, func(v string) string { return codeValue(v, caseSensitive) }))
 		return nil
 	case classInt:
-		n, err := strconv.Atoi(strings.TrimSpace(c.Values[0]))
+		n, err := strconv.ParseInt(strings.TrimSpace(c.Values[0]), 10, 64)
 		if err != nil {
 			return fmt.Errorf("queries: %s: %q is not a number", c.Keyword, c.Values[0])
 		}

@@ -57,7 +57,7 @@ func (s *Store) SearchSeries(ctx context.Context, q Search) (results []SeriesRes
 	}
 	err = s.query(ctx, query, args, func(rows *sql.Rows) error {
 		var r SeriesResult
-		var number sql.NullInt32
+		var number sql.NullInt64
 		var modalities string
 		dest := seriesDest(&r.Series, &number)
 		dest = append(dest, studyDest(&r.Study, &modalities)...)
@@ -87,7 +87,7 @@ func (s *Store) SearchInstances(ctx context.Context, q Search) (results []Instan
 	}
 	err = s.query(ctx, query, args, func(rows *sql.Rows) error {
 		var r InstanceResult
-		var instNumber, seriesNumber sql.NullInt32
+		var instNumber, seriesNumber sql.NullInt64
 		var modalities string
 		a := &r.InstanceAttributes
 		dest := []any{&a.SOPInstanceUID, &a.SOPClassUID, &instNumber, &a.TransferSyntaxUID, &a.Rows, &a.Columns,
@@ -213,7 +213,7 @@ func studyDest(st *Study, modalities *string) []any {
 		modalities, &st.NumSeries, &st.NumInstances}
 }
 
-func seriesDest(se *Series, number *sql.NullInt32) []any {
+func seriesDest(se *Series, number *sql.NullInt64) []any {
 	a := &se.SeriesAttributes
 	return []any{&a.SeriesInstanceUID, &a.Modality, number, &a.SeriesDescription, &a.SeriesDate, &a.SeriesTime,
 		&a.PerformedProcedureStepStartDate, &a.PerformedProcedureStepStartTime, &a.ScheduledProcedureStepID,

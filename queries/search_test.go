@@ -20,8 +20,8 @@ import (
 //	1.4  Roe^Richard     P789        (no date)
 func searchFixture(t *testing.T, s *queries.Store) {
 	t.Helper()
-	n := func(v int) *int { return &v }
-	add := func(study queries.StudyAttributes, series queries.SeriesAttributes, sop string, number *int) {
+	n := func(v int64) *int64 { return &v }
+	add := func(study queries.StudyAttributes, series queries.SeriesAttributes, sop string, number *int64) {
 		t.Helper()
 		in := instance(study.StudyInstanceUID, series.SeriesInstanceUID, sop, series.Modality)
 		in.Study, in.Series = study, series

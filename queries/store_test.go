@@ -70,7 +70,7 @@ func TestOpenRejectsUnknownDatabase(t *testing.T) {
 }
 
 func instance(study, series, sop, modality string) queries.NewInstance {
-	n := 1
+	n := int64(1)
 	return queries.NewInstance{
 		Study: queries.StudyAttributes{
 			StudyInstanceUID: study, PatientName: "Doe^Jane", PatientID: "P" + study,

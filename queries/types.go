@@ -38,7 +38,7 @@ type StudyAttributes struct {
 type SeriesAttributes struct {
 	SeriesInstanceUID               string
 	Modality                        string
-	SeriesNumber                    *int
+	SeriesNumber                    *int64
 	SeriesDescription               string
 	SeriesDate                      string
 	SeriesTime                      string
@@ -52,7 +52,7 @@ type SeriesAttributes struct {
 type InstanceAttributes struct {
 	SOPInstanceUID    string
 	SOPClassUID       string
-	InstanceNumber    *int
+	InstanceNumber    *int64
 	TransferSyntaxUID string
 	Rows              int
 	Columns           int

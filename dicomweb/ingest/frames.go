@@ -6,6 +6,8 @@ import (
 	"io"
 	"iter"
 	"strings"
+
+	"github.com/medimg/medimg/dicomweb/ts"
 )
 
 // Range is a byte range of the stored file.
@@ -180,12 +182,11 @@ func markerStarts(r io.ReaderAt, frags []fragment, transferSyntax string, nFrame
 }
 
 // codecFamily names the codestream family of an encapsulated transfer syntax.
-func codecFamily(ts string) string {
-	const prefix = "1.2.840.10008.1.2.4."
-	if !strings.HasPrefix(ts, prefix) {
+func codecFamily(syntax string) string {
+	if !strings.HasPrefix(syntax, ts.JPEGFamilyPrefix) {
 		return ""
 	}
-	switch strings.TrimPrefix(ts, prefix) {
+	switch strings.TrimPrefix(syntax, ts.JPEGFamilyPrefix) {
 	case "50", "51", "52", "53", "54", "55", "56", "57", "58", "59", "60", "61", "62", "63", "64",
 		"65", "66", "70", "80", "81":
 		return "jpeg" // JPEG processes, lossless and JPEG-LS all open with SOI (FFD8)

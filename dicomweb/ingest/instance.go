@@ -22,7 +22,7 @@ type Instance struct {
 
 	// Series level.
 	Modality, SeriesDescription, SeriesDate, SeriesTime string
-	SeriesNumber                                        *int
+	SeriesNumber                                        *int64
 	PerformedProcedureStepStartDate                     string
 	PerformedProcedureStepStartTime                     string
 	// ScheduledProcedureStepID and RequestedProcedureID come from the first item of
@@ -30,7 +30,7 @@ type Instance struct {
 	ScheduledProcedureStepID, RequestedProcedureID string
 
 	// Instance level.
-	InstanceNumber *int
+	InstanceNumber *int64
 	// NumberOfFrames is 1 when the attribute is absent (or not a positive number) and there is
 	// pixel data, 0 without pixel data.
 	Rows, Columns, BitsAllocated, NumberOfFrames int
@@ -95,13 +95,17 @@ func (inst *Instance) setAttributes(ds *dicom.Dataset) error {
 		inst.ScheduledProcedureStepID = stringValue(item, tagScheduledProcedureStepID)
 		inst.RequestedProcedureID = stringValue(item, tagRequestedProcedureID)
 	}
-	inst.SeriesNumber = intValue(ds.Elements, tag.SeriesNumber)
-	inst.InstanceNumber = intValue(ds.Elements, tag.InstanceNumber)
+	inst.SeriesNumber = int64Value(ds.Elements, tag.SeriesNumber)
+	inst.InstanceNumber = int64Value(ds.Elements, tag.InstanceNumber)
 	inst.Rows = derefOr(intValue(ds.Elements, tag.Rows), 0)
 	inst.Columns = derefOr(intValue(ds.Elements, tag.Columns), 0)
 	inst.BitsAllocated = derefOr(intValue(ds.Elements, tag.BitsAllocated), 0)
 	if find(ds.Elements, tag.PixelData) != nil {
-		inst.NumberOfFrames = max(derefOr(intValue(ds.Elements, tag.NumberOfFrames), 1), 1)
+		n := derefOr(int64Value(ds.Elements, tag.NumberOfFrames), 1)
+		if n > MaxNumberOfFrames {
+			return fmt.Errorf("ingest: NumberOfFrames %d is more than the %d supported: %w", n, MaxNumberOfFrames, ErrInvalidValue)
+		}
+		inst.NumberOfFrames = int(max(n, 1))
 	}
 	return nil
 }
@@ -162,6 +166,25 @@ func stringValue(elems []*dicom.Element, t tag.Tag) string {
 
 // intValue returns the first value of an integer attribute, binary (US…) or text (IS); nil when
 // absent or not a number.
+// MaxNumberOfFrames is the most frames an instance may declare: the index keeps the count in 32
+// bits, and no pixel data holds more (a frame takes at least one byte).
+const MaxNumberOfFrames = 1<<31 - 1
+
+// int64Value reads an IS value exactly (IS has at most 12 characters, so it always fits).
+func int64Value(elems []*dicom.Element, t tag.Tag) *int64 {
+	n := intValue(elems, t)
+	if n == nil {
+		return nil
+	}
+	v := int64(*n)
+	if s, ok := find(elems, t).Value.GetValue().([]string); ok && len(s) > 0 {
+		if p, err := strconv.ParseInt(strings.TrimSpace(strings.Trim(s[0], "\x00")), 10, 64); err == nil {
+			v = p // exact even where int is 32 bits
+		}
+	}
+	return &v
+}
+
 func intValue(elems []*dicom.Element, t tag.Tag) *int {
 	e := find(elems, t)
 	if e == nil {
@@ -196,7 +219,7 @@ func firstItem(elems []*dicom.Element, t tag.Tag) []*dicom.Element {
 	return item
 }
 
-func derefOr(p *int, def int) int {
+func derefOr[T int | int64](p *T, def T) T {
 	if p == nil {
 		return def
 	}

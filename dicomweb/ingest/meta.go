@@ -9,14 +9,16 @@ import (
 
 	"github.com/suyashkumar/dicom/pkg/tag"
 	"github.com/suyashkumar/dicom/pkg/uid"
+
+	"github.com/medimg/medimg/dicomweb/ts"
 )
 
 // Transfer syntaxes the walker treats specially.
 const (
-	tsImplicitLE = "1.2.840.10008.1.2"
-	tsExplicitLE = "1.2.840.10008.1.2.1"
-	tsExplicitBE = "1.2.840.10008.1.2.2"
-	tsDeflated   = "1.2.840.10008.1.2.1.99"
+	tsImplicitLE = ts.ImplicitVRLittleEndian
+	tsExplicitLE = ts.ExplicitVRLittleEndian
+	tsExplicitBE = ts.ExplicitVRBigEndian
+	tsDeflated   = ts.DeflatedExplicitVRLittleEndian
 )
 
 const preambleLength = 128 + 4 // preamble + "DICM"

@@ -31,6 +31,9 @@ var (
 	// ErrInvalidUID: a required UID or the transfer syntax is malformed, or the meta group's
 	// MediaStorageSOPInstanceUID differs from SOPInstanceUID.
 	ErrInvalidUID = errors.New("invalid UID")
+	// ErrInvalidValue: an attribute's value is out of what the server can keep (NumberOfFrames
+	// above MaxNumberOfFrames); the message names it.
+	ErrInvalidValue = errors.New("invalid attribute value")
 	// ErrUnsupported: anything else the walker or the parser rejects.
 	ErrUnsupported = errors.New("unsupported DICOM encoding")
 )

@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
-func intp(v int) *int { return &v }
+func intp(v int64) *int64 { return &v }
 
 // summary is the part of an Instance a table row states; the rest is checked by dedicated tests.
 func summary(inst *Instance) Instance {

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/medimg/medimg/dicomweb/clip"
 )
 
 // ErrSyntax is wrapped by every parse error.
@@ -27,23 +29,23 @@ func Parse(s string) (MediaType, error) {
 	typ, rest, _ := strings.Cut(s, ";")
 	typ = strings.ToLower(strings.TrimSpace(typ))
 	if major, minor, ok := strings.Cut(typ, "/"); !ok || major == "" || minor == "" || strings.ContainsAny(typ, " \t\"") {
-		return MediaType{}, fmt.Errorf("%w: %q is not type/subtype", ErrSyntax, s)
+		return MediaType{}, fmt.Errorf("%w: %q is not type/subtype", ErrSyntax, clip.String(s))
 	}
 	mt := MediaType{Type: typ, Params: map[string]string{}}
 	for rest = strings.TrimSpace(rest); rest != ""; rest = strings.TrimSpace(rest) {
 		name, after, ok := strings.Cut(rest, "=")
 		name = strings.ToLower(strings.TrimSpace(name))
 		if !ok || name == "" || strings.ContainsAny(name, ` ;"`) {
-			return MediaType{}, fmt.Errorf("%w: parameter %q of %q", ErrSyntax, rest, s)
+			return MediaType{}, fmt.Errorf("%w: parameter %q of %q", ErrSyntax, clip.String(rest), clip.String(s))
 		}
 		value, remaining, err := parseValue(strings.TrimLeft(after, " \t"))
 		if err != nil {
-			return MediaType{}, fmt.Errorf("%w: parameter %s of %q: %v", ErrSyntax, name, s, err)
+			return MediaType{}, fmt.Errorf("%w: parameter %s of %q: %v", ErrSyntax, clip.String(name), clip.String(s), err)
 		}
 		mt.Params[name] = value
 		remaining = strings.TrimSpace(remaining)
 		if remaining != "" && remaining[0] != ';' {
-			return MediaType{}, fmt.Errorf("%w: unexpected %q in %q", ErrSyntax, remaining, s)
+			return MediaType{}, fmt.Errorf("%w: unexpected %q in %q", ErrSyntax, clip.String(remaining), clip.String(s))
 		}
 		rest = strings.TrimPrefix(remaining, ";")
 	}

@@ -13,6 +13,7 @@ import (
 	"net/textproto"
 	"strings"
 
+	"github.com/medimg/medimg/dicomweb/clip"
 	"github.com/medimg/medimg/dicomweb/mediatype"
 )
 
@@ -42,10 +43,10 @@ func ParseContentType(contentType string) (Related, error) {
 	}
 	mt, err := mediatype.Parse(contentType)
 	if err != nil {
-		return Related{}, fmt.Errorf("%w: Content-Type: %v", ErrMediaType, err)
+		return Related{}, fmt.Errorf("%w: Content-Type: %s", ErrMediaType, clip.String(err.Error()))
 	}
 	if mt.Type != "multipart/related" {
-		return Related{}, fmt.Errorf("%w: %s; want multipart/related; type=\"application/dicom\"", ErrMediaType, mt.Type)
+		return Related{}, fmt.Errorf("%w: %s; want multipart/related; type=\"application/dicom\"", ErrMediaType, clip.String(mt.Type))
 	}
 	b := mt.Params["boundary"]
 	if b == "" {
@@ -153,7 +154,7 @@ func (r *Reader) Next() (*Part, error) {
 	if ct := p.Header.Get("Content-Type"); ct != "" {
 		mt, params, err := mime.ParseMediaType(ct)
 		if err != nil {
-			return nil, fmt.Errorf("%w: part Content-Type %q: %v", ErrMalformed, ct, err)
+			return nil, fmt.Errorf("%w: part Content-Type %q: %s", ErrMalformed, clip.String(ct), clip.String(err.Error()))
 		}
 		part.ContentType, part.Params = mt, params
 	}
@@ -168,5 +169,6 @@ func (e *errRecorder) malformed(err error) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return fmt.Errorf("%w: the body ends before the closing boundary", ErrMalformed)
 	}
-	return fmt.Errorf("%w: %v", ErrMalformed, err)
+	// The reader's errors quote the input (a malformed header line, whole).
+	return fmt.Errorf("%w: %s", ErrMalformed, clip.String(err.Error()))
 }

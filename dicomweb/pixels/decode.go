@@ -2,31 +2,33 @@ package pixels
 
 import (
 	"fmt"
+
+	"github.com/medimg/medimg/dicomweb/ts"
 )
 
-// Transfer syntaxes Decode reads.
+// Transfer syntaxes Decode reads (the values live in package ts).
 const (
-	ImplicitVRLittleEndian     = "1.2.840.10008.1.2"
-	ExplicitVRLittleEndian     = "1.2.840.10008.1.2.1"
-	EncapsulatedUncompressedLE = "1.2.840.10008.1.2.1.98"
-	ExplicitVRBigEndian        = "1.2.840.10008.1.2.2"
-	RLELossless                = "1.2.840.10008.1.2.5"
-	JPEGBaseline8Bit           = "1.2.840.10008.1.2.4.50"
-	JPEGExtended12Bit          = "1.2.840.10008.1.2.4.51"
-	JPEGLossless               = "1.2.840.10008.1.2.4.57"
-	JPEGLosslessSV1            = "1.2.840.10008.1.2.4.70"
+	ImplicitVRLittleEndian     = ts.ImplicitVRLittleEndian
+	ExplicitVRLittleEndian     = ts.ExplicitVRLittleEndian
+	EncapsulatedUncompressedLE = ts.EncapsulatedUncompressedLE
+	ExplicitVRBigEndian        = ts.ExplicitVRBigEndian
+	RLELossless                = ts.RLELossless
+	JPEGBaseline8Bit           = ts.JPEGBaseline8Bit
+	JPEGExtended12Bit          = ts.JPEGExtended12Bit
+	JPEGLossless               = ts.JPEGLossless
+	JPEGLosslessSV1            = ts.JPEGLosslessSV1
 )
 
 // unsupportedSyntaxes names the common syntaxes Decode refuses, for the error message.
 var unsupportedSyntaxes = map[string]string{
-	"1.2.840.10008.1.2.1.99":  "Deflated Explicit VR Little Endian",
-	"1.2.840.10008.1.2.4.80":  "JPEG-LS Lossless",
-	"1.2.840.10008.1.2.4.81":  "JPEG-LS Near-Lossless",
-	"1.2.840.10008.1.2.4.90":  "JPEG 2000 Lossless",
-	"1.2.840.10008.1.2.4.91":  "JPEG 2000",
-	"1.2.840.10008.1.2.4.201": "HTJ2K Lossless",
-	"1.2.840.10008.1.2.4.202": "HTJ2K Lossless RPCL",
-	"1.2.840.10008.1.2.4.203": "HTJ2K",
+	ts.DeflatedExplicitVRLittleEndian: "Deflated Explicit VR Little Endian",
+	ts.JPEGLSLossless:                 "JPEG-LS Lossless",
+	ts.JPEGLSNearLossless:             "JPEG-LS Near-Lossless",
+	ts.JPEG2000Lossless:               "JPEG 2000 Lossless",
+	ts.JPEG2000:                       "JPEG 2000",
+	ts.HTJ2KLossless:                  "HTJ2K Lossless",
+	ts.HTJ2KLosslessRPCL:              "HTJ2K Lossless RPCL",
+	ts.HTJ2K:                          "HTJ2K",
 }
 
 // Decode turns one frame as stored into native little-endian pixel data: BitsAllocated bits per

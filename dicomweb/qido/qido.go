@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/medimg/medimg/dicomweb/clip"
 )
 
 // Level is the level of a QIDO-RS resource and of the attributes it matches.
@@ -84,9 +86,23 @@ type Options struct {
 // the message names the parameter and says what is wrong.
 var ErrBadParameter = errors.New("bad query parameter")
 
-// maxValueBytes bounds every parameter value: no matching value is that long, and it keeps echoed
-// values and the work done per parameter small.
+// maxValueBytes bounds every parameter value but a UID list: no matching value is that long, and
+// it keeps echoed values and the work done per parameter small.
 const maxValueBytes = 1024
+
+// The limits of one search, so that a query can never reach a database limit (SQLite's 32,766
+// bound variables, PostgreSQL's 65,535) and fail as a 500: a request over them is a 400 naming the
+// limit.
+const (
+	// MaxParameters is the most matching parameters (key=value pairs of matching keys, a repeated
+	// key counting once per value) of one search. Unknown keys are not counted: they are ignored
+	// with a bounded number of warnings.
+	MaxParameters = 100
+	// MaxListValues is the most UIDs (or modalities) of one list, and of all lists of a search.
+	MaxListValues = 1000
+	// maxListBytes bounds a list value: MaxListValues UIDs of 64 characters and their separators.
+	maxListBytes = MaxListValues * 65
+)
 
 // Parse turns the percent-decoded query of a search at level into a Query. Unknown or unusable keys
 // are ignored with a warning, as PS3.18 §8.3.4 asks; malformed values are errors wrapping
@@ -100,10 +116,19 @@ func Parse(v url.Values, level Level, opts Options) (*Query, error) {
 	p.defaultLimit, p.maxLimit = opts.limits()
 	reserved := map[string][]string{}
 	var keys []string
+	matching := 0
 	for _, k := range slices.Sorted(maps.Keys(v)) {
+		maxBytes := maxValueBytes
+		a, known := Lookup(k)
+		if known && a.VR == "UI" {
+			maxBytes = maxListBytes
+		}
 		for _, s := range v[k] {
-			if len(s) > maxValueBytes {
-				return nil, badParam(k, "a value of %d bytes is longer than the %d allowed", len(s), maxValueBytes)
+			if n := strings.Count(s, ",") + strings.Count(s, `\`) + 1; known && a.VR == "UI" && n > MaxListValues {
+				return nil, badParam(k, "a list of %d UIDs; at most %d are allowed", n, MaxListValues)
+			}
+			if len(s) > maxBytes {
+				return nil, badParam(k, "a value of %d bytes is longer than the %d allowed", len(s), maxBytes)
 			}
 		}
 		// The reserved names are case-insensitive, so "limit" and "Limit" are one parameter.
@@ -112,7 +137,13 @@ func Parse(v url.Values, level Level, opts Options) (*Query, error) {
 			reserved[name] = append(reserved[name], v[k]...)
 		default:
 			keys = append(keys, k)
+			if known {
+				matching += len(v[k])
+			}
 		}
+	}
+	if matching > MaxParameters {
+		return nil, fmt.Errorf("%w: %d matching parameters; a search takes at most %d", ErrBadParameter, matching, MaxParameters)
 	}
 	if err := p.reserved(reserved); err != nil {
 		return nil, err
@@ -121,6 +152,15 @@ func Parse(v url.Values, level Level, opts Options) (*Query, error) {
 		if err := p.key(k, v[k]); err != nil {
 			return nil, err
 		}
+	}
+	listed := 0
+	for _, c := range p.q.Conditions {
+		if c.Kind == List {
+			listed += len(c.Values)
+		}
+	}
+	if listed > MaxListValues {
+		return nil, fmt.Errorf("%w: %d values in lists; a search takes at most %d", ErrBadParameter, listed, MaxListValues)
 	}
 	return p.finish(), nil
 }
@@ -177,21 +217,13 @@ func badParam(name, format string, args ...any) error {
 
 // printable makes client text safe to quote in a Warning header or an error: the header is a
 // quoted-string, so double quotes, backslashes, control and non-ASCII bytes become '?', and a long
-// key is cut so that one silly parameter cannot make a huge header.
+// key is clipped so that one silly parameter cannot make a huge header.
 func printable(s string) string {
-	const max = 64
-	cut := len(s) > max
-	if cut {
-		s = s[:max]
-	}
-	b := []byte(s)
+	b := []byte(clip.String(s))
 	for i, c := range b {
 		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
 			b[i] = '?'
 		}
-	}
-	if cut {
-		return string(b) + "..."
 	}
 	return string(b)
 }

@@ -48,7 +48,7 @@ func splitList(s string) []string {
 // a UID and a typo gets a 400 instead of an empty result.
 func uidList(param, s string) ([]string, error) {
 	var out []string
-	for _, u := range splitList(s) {
+	for _, u := range splitList(s) { // at most MaxListValues, checked by Parse
 		u = strings.Trim(u, " ")
 		if err := uids.Validate(u); err != nil {
 			return nil, badParam(param, "%s is not a valid UID: %v", quote(u), err)
@@ -93,9 +93,10 @@ func isCode(v string) bool {
 // integer parses an IS value and gives it back in canonical form, so that "007" and "+7" find the
 // stored 7. IS is limited to 32 bits by PS3.5 §6.2.
 func integer(param, s string) ([]string, error) {
-	n, err := strconv.ParseInt(s, 10, 32)
+	// IS values are kept in 64 bits; an IS has at most 12 characters, so any stored one fits.
+	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return nil, badParam(param, "%s is not an integer between -2147483648 and 2147483647", quote(s))
+		return nil, badParam(param, "%s is not an integer between -9223372036854775808 and 9223372036854775807", quote(s))
 	}
 	return []string{strconv.FormatInt(n, 10)}, nil
 }

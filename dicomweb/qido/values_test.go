@@ -81,7 +81,8 @@ func TestParseIntegers(t *testing.T) {
 		{name: "spaces_ignored", query: "SeriesNumber=+12+", level: Series, want: []Condition{cond(t, "SeriesNumber", Exact, "12")}},
 		{name: "not_a_number", query: "SeriesNumber=three", level: Series, err: `SeriesNumber: "three" is not an integer`},
 		{name: "wildcard", query: "SeriesNumber=1*", level: Series, err: "not an integer"},
-		{name: "beyond_32_bits", query: "SeriesNumber=2147483648", level: Series, err: "not an integer"},
+		{name: "beyond_32_bits", query: "SeriesNumber=4294967297", level: Series, want: []Condition{cond(t, "SeriesNumber", Exact, "4294967297")}},
+		{name: "beyond_64_bits", query: "SeriesNumber=9223372036854775808", level: Series, err: "not an integer"},
 		{name: "decimal", query: "SeriesNumber=1.5", level: Series, err: "not an integer"},
 	})
 }

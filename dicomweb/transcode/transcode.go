@@ -13,18 +13,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/medimg/medimg/dicomweb/ts"
 )
 
-// Transfer syntaxes Transcode reads or writes.
+// Transfer syntaxes Transcode reads or writes (the values live in package ts).
 const (
-	ImplicitVRLittleEndian = "1.2.840.10008.1.2"
-	ExplicitVRLittleEndian = "1.2.840.10008.1.2.1"
-	ExplicitVRBigEndian    = "1.2.840.10008.1.2.2"
-	DeflatedExplicitVRLE   = "1.2.840.10008.1.2.1.99"
-	RLELossless            = "1.2.840.10008.1.2.5"
-	JPEGBaseline8Bit       = "1.2.840.10008.1.2.4.50"
-	JPEGLossless           = "1.2.840.10008.1.2.4.57"
-	JPEGLosslessSV1        = "1.2.840.10008.1.2.4.70"
+	ImplicitVRLittleEndian = ts.ImplicitVRLittleEndian
+	ExplicitVRLittleEndian = ts.ExplicitVRLittleEndian
+	ExplicitVRBigEndian    = ts.ExplicitVRBigEndian
+	DeflatedExplicitVRLE   = ts.DeflatedExplicitVRLittleEndian
+	RLELossless            = ts.RLELossless
+	JPEGBaseline8Bit       = ts.JPEGBaseline8Bit
+	JPEGLossless           = ts.JPEGLossless
+	JPEGLosslessSV1        = ts.JPEGLosslessSV1
 )
 
 var (

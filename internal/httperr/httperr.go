@@ -60,7 +60,11 @@ func From(err error) *Error {
 	switch {
 	case errors.As(err, &e):
 		return e
-	case errors.Is(err, queries.ErrNotFound), errors.Is(err, storage.ErrNotFound):
+	case errors.Is(err, storage.ErrNotFound):
+		// Every stored file is opened under an index row that names it: a missing blob is the
+		// server's fault (a lost file, a broken store), never the client's unknown UID.
+		return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log", Cause: err}
+	case errors.Is(err, queries.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: notFoundMessage(err), Cause: err}
 	case errors.Is(err, queries.ErrConflict), errors.Is(err, queries.ErrDuplicate):
 		return &Error{Status: http.StatusConflict, Code: "conflict", Message: "the request conflicts with stored data", Cause: err}
@@ -95,7 +99,11 @@ func Handle(log *slog.Logger, fn func(c *gin.Context) error) gin.HandlerFunc {
 func Write(c *gin.Context, log *slog.Logger, err error) {
 	e := From(err)
 	if e.Status >= 500 {
-		log.ErrorContext(c.Request.Context(), "request failed", "request_id", c.GetString("request_id"),
+		msg := "request failed"
+		if errors.Is(err, storage.ErrNotFound) {
+			msg = "request failed: a stored file is missing under its index row" // the error names the key
+		}
+		log.ErrorContext(c.Request.Context(), msg, "request_id", c.GetString("request_id"),
 			"method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 	}
 	c.Error(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/medimg/medimg/queries"
+	"github.com/medimg/medimg/storage"
 )
 
 func TestWrite(t *testing.T) {
@@ -31,6 +32,8 @@ func TestWrite(t *testing.T) {
 			`{"code":"invalid","message":"the request has invalid fields","fields":[{"field":"username","message":"is required"},{"field":"password","message":"is too short"}]}`, false, ""},
 		{"store_not_found_keeps_what", fmt.Errorf("queries: study 1.2.3: %w", queries.ErrNotFound), 404,
 			`{"code":"not_found","message":"study 1.2.3: not found"}`, false, ""},
+		{"missing_blob_is_the_servers_fault", fmt.Errorf("dicomweb: %w: studies/1.2.3/series/4/5_ab.dcm", storage.ErrNotFound), 500,
+			`{"code":"internal","message":"internal error; see the server log"}`, true, "studies/"},
 		{"internal_error_hides_its_cause", errors.New("pq: password authentication failed for user medimg"), 500,
 			`{"code":"internal","message":"internal error; see the server log"}`, true, "password"},
 	}

@@ -43,7 +43,7 @@ func TestWriteIsReadBack(t *testing.T) {
 				inst.PatientName, inst.PatientID, inst.Modality, *inst.SeriesNumber, *inst.InstanceNumber,
 				inst.Rows, inst.Columns, inst.BitsAllocated, inst.NumberOfFrames}
 			want := []any{spec.SOPClassUID, spec.SOPInstanceUID, spec.StudyInstanceUID, spec.SeriesInstanceUID,
-				spec.PatientName, spec.PatientID, spec.Modality, spec.SeriesNumber, spec.InstanceNumber,
+				spec.PatientName, spec.PatientID, spec.Modality, int64(spec.SeriesNumber), int64(spec.InstanceNumber),
 				spec.Rows, spec.Columns, 16, spec.NumberOfFrames}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)

@@ -31,7 +31,7 @@ type Instance struct {
 	SeriesPk          int64
 	SopInstanceUid    string
 	SopClassUid       string
-	InstanceNumber    sql.NullInt32
+	InstanceNumber    sql.NullInt64
 	TransferSyntaxUid string
 	NumRows           int32
 	NumColumns        int32
@@ -51,7 +51,7 @@ type Series struct {
 	StudyPk                  int64
 	SeriesUid                string
 	Modality                 string
-	SeriesNumber             sql.NullInt32
+	SeriesNumber             sql.NullInt64
 	SeriesDescription        string
 	SeriesDate               string
 	SeriesTime               string

@@ -165,7 +165,7 @@ type GetInstanceRow struct {
 	SeriesPk          int64
 	SopInstanceUid    string
 	SopClassUid       string
-	InstanceNumber    sql.NullInt32
+	InstanceNumber    sql.NullInt64
 	TransferSyntaxUid string
 	NumRows           int32
 	NumColumns        int32
@@ -299,7 +299,7 @@ type GetSeriesRow struct {
 	StudyPk                  int64
 	SeriesUid                string
 	Modality                 string
-	SeriesNumber             sql.NullInt32
+	SeriesNumber             sql.NullInt64
 	SeriesDescription        string
 	SeriesDate               string
 	SeriesTime               string
@@ -438,7 +438,7 @@ type InsertInstanceParams struct {
 	SeriesPk          int64
 	SopInstanceUid    string
 	SopClassUid       string
-	InstanceNumber    sql.NullInt32
+	InstanceNumber    sql.NullInt64
 	TransferSyntaxUid string
 	NumRows           int32
 	NumColumns        int32
@@ -494,7 +494,7 @@ type InsertSeriesParams struct {
 	StudyPk                  int64
 	SeriesUid                string
 	Modality                 string
-	SeriesNumber             sql.NullInt32
+	SeriesNumber             sql.NullInt64
 	SeriesDescription        string
 	SeriesDate               string
 	SeriesTime               string
