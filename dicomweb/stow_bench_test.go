@@ -102,29 +102,7 @@ func TestStoreMemoryIsFlatInBodySize(t *testing.T) {
 		t.Skip("sends 64 MiB")
 	}
 	s := newServer(t, "sqlite", dicomweb.Config{})
-	path := filepath.Join(t.TempDir(), "big.dcm")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dicomgen.Write(f, dicomgen.Spec{Rows: 512, Columns: 512, NumberOfFrames: 128}); err != nil {
-		t.Fatal(err)
-	}
-	size, _ := f.Seek(0, io.SeekCurrent)
-	f.Seek(0, io.SeekStart)
-	defer f.Close()
-
-	head := "--B\r\nContent-Type: application/dicom\r\n\r\n"
-	var resp stowResponse
-	growth := peakHeapGrowth(t, func() {
-		body := io.MultiReader(bytes.NewReader([]byte(head)), f, bytes.NewReader([]byte("\r\n--B--\r\n")))
-		req, _ := http.NewRequest(http.MethodPost, s.URL+"/dicomweb/studies", body)
-		req.Header.Set("Content-Type", `multipart/related; type="application/dicom"; boundary=B`)
-		resp = doStow(t, req)
-	})
-	if resp.status != http.StatusOK {
-		t.Fatalf("status %d %q", resp.status, resp.warnings)
-	}
+	_, size, growth := stowGenerated(t, s, dicomgen.Spec{Rows: 512, Columns: 512, NumberOfFrames: 128})
 	t.Logf("body %d MiB, peak heap growth %d MiB", size>>20, growth>>20)
 	if growth > size/4 {
 		t.Errorf("heap grew by %d MiB for a %d MiB body: the body is not streamed", growth>>20, size>>20)
@@ -140,28 +118,7 @@ func TestClaimedFrameCountCostsNoMemory(t *testing.T) {
 	}
 	const frames = 50_000_000
 	s := newServer(t, "sqlite", dicomweb.Config{})
-	path := filepath.Join(t.TempDir(), "many.dcm")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := dicomgen.Spec{Rows: 1, Columns: 1, NumberOfFrames: frames}.WithDefaults()
-	if err := dicomgen.Write(f, spec); err != nil {
-		t.Fatal(err)
-	}
-	f.Seek(0, io.SeekStart)
-	defer f.Close()
-	head := "--B\r\nContent-Type: application/dicom\r\n\r\n"
-	var resp stowResponse
-	growth := peakHeapGrowth(t, func() {
-		body := io.MultiReader(bytes.NewReader([]byte(head)), f, bytes.NewReader([]byte("\r\n--B--\r\n")))
-		req, _ := http.NewRequest(http.MethodPost, s.URL+"/dicomweb/studies", body)
-		req.Header.Set("Content-Type", `multipart/related; type="application/dicom"; boundary=B`)
-		resp = doStow(t, req)
-	})
-	if resp.status != http.StatusOK {
-		t.Fatalf("status %d %q", resp.status, resp.warnings)
-	}
+	resp, _, growth := stowGenerated(t, s, dicomgen.Spec{Rows: 1, Columns: 1, NumberOfFrames: frames})
 	t.Logf("store: peak heap growth %d MiB", growth>>20)
 	if growth > 64<<20 {
 		t.Errorf("storing an instance claiming %d frames grew the heap by %d MiB", frames, growth>>20)
@@ -177,4 +134,31 @@ func TestClaimedFrameCountCostsNoMemory(t *testing.T) {
 	if growth > 16<<20 {
 		t.Errorf("serving frame %d grew the heap by %d MiB", frames, growth>>20)
 	}
+}
+
+// stowGenerated writes spec's instance to a file and stores it in one STOW streamed from that file,
+// returning the answer, the file's size and the server's peak heap growth while it stored it.
+func stowGenerated(t *testing.T, s *server, spec dicomgen.Spec) (resp stowResponse, size, growth int64) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "instance.dcm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := dicomgen.Write(f, spec); err != nil {
+		t.Fatal(err)
+	}
+	size, _ = f.Seek(0, io.SeekCurrent)
+	f.Seek(0, io.SeekStart)
+	head := "--B\r\nContent-Type: application/dicom\r\n\r\n"
+	growth = peakHeapGrowth(t, func() {
+		body := io.MultiReader(bytes.NewReader([]byte(head)), f, bytes.NewReader([]byte("\r\n--B--\r\n")))
+		req, _ := http.NewRequest(http.MethodPost, s.URL+"/dicomweb/studies", body)
+		req.Header.Set("Content-Type", `multipart/related; type="application/dicom"; boundary=B`)
+		resp = doStow(t, req)
+	})
+	if resp.status != http.StatusOK {
+		t.Fatalf("status %d %q", resp.status, resp.warnings)
+	}
+	return resp, size, growth
 }
