@@ -3,6 +3,7 @@ package dicomweb_test
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/medimg/medimg/dicomweb"
@@ -44,6 +45,29 @@ func TestStoreFromWellKnownClients(t *testing.T) {
 			resp := s.stow(t, "/dicomweb/studies", c.contentType, c.body(generated(t, dicomgen.Spec{})))
 			if resp.status != http.StatusOK || len(resp.referenced) != 1 {
 				t.Errorf("status %d, %d stored, warnings %q, body %s", resp.status, len(resp.referenced), resp.warnings, resp.raw["_body"])
+			}
+		})
+	}
+}
+
+// TestRetrieveAsWellKnownClientsAsk sends the Accept headers well-known clients send (read from
+// their sources and documentation): each gets the instance or its frame.
+func TestRetrieveAsWellKnownClientsAsk(t *testing.T) {
+	s := newServer(t, "sqlite", dicomweb.Config{})
+	inst := s.stored(t, generated(t, dicomgen.Spec{Rows: 64, Columns: 64}))
+	for _, c := range []struct{ client, path, accept, want string }{
+		{"dcm4che wadors (no spaces)", inst, `multipart/related;type="application/dicom";transfer-syntax=1.2.840.10008.1.2.1`, "multipart/related"},
+		{"dicomweb-client (quoted syntax)", inst, `multipart/related; type="application/dicom"; transfer-syntax="1.2.840.10008.1.2.1"`, "multipart/related"},
+		{"Weasis (as stored)", inst, `multipart/related; type="application/dicom"; transfer-syntax=*`, "multipart/related"},
+		{"dicomweb-client frames", inst + "/frames/1", `multipart/related; type="application/octet-stream"; transfer-syntax="*"`, "multipart/related"},
+		{"dcm4che wadors frames", inst + "/frames/1", `multipart/related;type="application/octet-stream";transfer-syntax=1.2.840.10008.1.2.1`, "multipart/related"},
+		{"a single instance", inst, `application/dicom; transfer-syntax=*`, "application/dicom"},
+		{"a browser", inst + "/rendered", `image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8`, "image/jpeg"},
+	} {
+		t.Run(c.client, func(t *testing.T) {
+			r := s.get(t, c.path, "Accept", c.accept)
+			if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), c.want) {
+				t.Errorf("status %d, Content-Type %q, want 200 and %s: %s", r.status, r.header.Get("Content-Type"), c.want, r.body)
 			}
 		})
 	}
