@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
+	"strconv"
 
+	"github.com/suyashkumar/dicom/pkg/tag"
+
+	"github.com/medimg/medimg/dicomweb/dcmjson"
 	"github.com/medimg/medimg/dicomweb/qido"
 	"github.com/medimg/medimg/queries"
 )
@@ -16,11 +19,8 @@ import (
 type searchResponse struct {
 	base  string
 	query *qido.Query
-	items []jsonObject
+	items []*dcmjson.Object
 }
-
-// jsonObject is one DICOM JSON object; encoding/json writes its keys sorted, which is tag order.
-type jsonObject map[string]json.RawMessage
 
 // Tags that the index always answers, per level: includefield of these needs no stored metadata.
 var (
@@ -61,9 +61,9 @@ func levelTags(level qido.Level) []uint32 {
 
 func (r *searchResponse) studies(rows []queries.StudyResult) {
 	for _, st := range rows {
-		o := jsonObject{}
-		o.study(st.Study)
-		o.str(0x00081190, "UR", studyURL(r.base, st.StudyInstanceUID))
+		o := &dcmjson.Object{}
+		study(o, st.Study)
+		o.Strings(tag.RetrieveURL, "UR", studyURL(r.base, st.StudyInstanceUID))
 		r.include(o, st.Metadata, "")
 		r.items = append(r.items, o)
 	}
@@ -71,13 +71,13 @@ func (r *searchResponse) studies(rows []queries.StudyResult) {
 
 func (r *searchResponse) series(rows []queries.SeriesResult, withStudy bool) {
 	for _, se := range rows {
-		o := jsonObject{}
+		o := &dcmjson.Object{}
 		if withStudy {
-			o.study(se.Study)
+			study(o, se.Study)
 		}
-		o.series(se.Series)
-		o.str(0x0020000D, "UI", se.StudyInstanceUID)
-		o.str(0x00081190, "UR", studyURL(r.base, se.StudyInstanceUID)+"/series/"+se.SeriesInstanceUID)
+		series(o, se.Series)
+		o.Strings(tag.StudyInstanceUID, "UI", se.StudyInstanceUID)
+		o.Strings(tag.RetrieveURL, "UR", studyURL(r.base, se.StudyInstanceUID)+"/series/"+se.SeriesInstanceUID)
 		r.include(o, se.Metadata, "")
 		r.items = append(r.items, o)
 	}
@@ -85,75 +85,85 @@ func (r *searchResponse) series(rows []queries.SeriesResult, withStudy bool) {
 
 func (r *searchResponse) instances(rows []queries.InstanceResult, withStudy, withSeries bool) {
 	for _, in := range rows {
-		o := jsonObject{}
+		o := &dcmjson.Object{}
 		if withStudy {
-			o.study(in.Study)
+			study(o, in.Study)
 		}
 		if withSeries {
-			o.series(in.Series)
+			series(o, in.Series)
 		}
-		o.str(0x0020000D, "UI", in.StudyInstanceUID)
-		o.str(0x0020000E, "UI", in.SeriesInstanceUID)
-		o.str(0x00080016, "UI", in.SOPClassUID)
-		o.str(0x00080018, "UI", in.SOPInstanceUID)
-		o.str(0x00080056, "CS", "ONLINE")
-		o.str(0x00083002, "UI", in.TransferSyntaxUID)
-		o.num64(0x00200013, "IS", in.InstanceNumber)
+		o.Strings(tag.StudyInstanceUID, "UI", in.StudyInstanceUID)
+		o.Strings(tag.SeriesInstanceUID, "UI", in.SeriesInstanceUID)
+		o.Strings(tag.SOPClassUID, "UI", in.SOPClassUID)
+		o.Strings(tag.SOPInstanceUID, "UI", in.SOPInstanceUID)
+		o.Strings(tag.InstanceAvailability, "CS", "ONLINE")
+		o.Strings(tag.AvailableTransferSyntaxUID, "UI", in.TransferSyntaxUID)
+		o.Ints(tag.InstanceNumber, "IS", optional(in.InstanceNumber)...)
 		if in.Rows > 0 {
-			o.num(0x00280010, "US", &in.Rows)
-			o.num(0x00280011, "US", &in.Columns)
-			o.num(0x00280100, "US", &in.BitsAllocated)
-			o.num(0x00280008, "IS", &in.NumberOfFrames)
+			o.Ints(tag.Rows, "US", int64(in.Rows))
+			o.Ints(tag.Columns, "US", int64(in.Columns))
+			o.Ints(tag.BitsAllocated, "US", int64(in.BitsAllocated))
+			o.Ints(tag.NumberOfFrames, "IS", int64(in.NumberOfFrames))
 		}
 		url := instanceURL(r.base, in.StudyInstanceUID, in.SeriesInstanceUID, in.SOPInstanceUID)
-		o.str(0x00081190, "UR", url)
+		o.Strings(tag.RetrieveURL, "UR", url)
 		r.include(o, in.Metadata, url)
 		r.items = append(r.items, o)
 	}
 }
 
-func (o jsonObject) study(st queries.Study) {
-	o.str(0x00080020, "DA", st.StudyDate)
-	o.str(0x00080030, "TM", st.StudyTime)
-	o.str(0x00080050, "SH", st.AccessionNumber)
-	o.str(0x00080056, "CS", "ONLINE")
+// study sets the study's attributes; an empty one is an attribute without Value (PS3.18 §F.2.5),
+// as type 2 return attributes are.
+func study(o *dcmjson.Object, st queries.Study) {
+	o.Strings(tag.StudyDate, "DA", st.StudyDate)
+	o.Strings(tag.StudyTime, "TM", st.StudyTime)
+	o.Strings(tag.AccessionNumber, "SH", st.AccessionNumber)
+	o.Strings(tag.InstanceAvailability, "CS", "ONLINE")
 	if len(st.ModalitiesInStudy) > 0 { // an empty one broke OHIF's study list (OHIF#2774)
-		o.strs(0x00080061, "CS", st.ModalitiesInStudy)
+		o.Strings(tag.ModalitiesInStudy, "CS", st.ModalitiesInStudy...)
 	}
-	o.pn(0x00080090, st.ReferringPhysicianName)
-	o.str(0x00081030, "LO", st.StudyDescription)
-	o.pn(0x00100010, st.PatientName)
-	o.str(0x00100020, "LO", st.PatientID)
-	o.str(0x00100030, "DA", st.PatientBirthDate)
-	o.str(0x00100040, "CS", st.PatientSex)
-	o.str(0x0020000D, "UI", st.StudyInstanceUID)
-	o.str(0x00200010, "SH", st.StudyID)
-	o.num(0x00201206, "IS", &st.NumSeries)
-	o.num(0x00201208, "IS", &st.NumInstances)
+	o.Strings(tag.ReferringPhysicianName, "PN", st.ReferringPhysicianName)
+	o.Strings(tag.StudyDescription, "LO", st.StudyDescription)
+	o.Strings(tag.PatientName, "PN", st.PatientName)
+	o.Strings(tag.PatientID, "LO", st.PatientID)
+	o.Strings(tag.PatientBirthDate, "DA", st.PatientBirthDate)
+	o.Strings(tag.PatientSex, "CS", st.PatientSex)
+	o.Strings(tag.StudyInstanceUID, "UI", st.StudyInstanceUID)
+	o.Strings(tag.StudyID, "SH", st.StudyID)
+	o.Ints(tag.NumberOfStudyRelatedSeries, "IS", int64(st.NumSeries))
+	o.Ints(tag.NumberOfStudyRelatedInstances, "IS", int64(st.NumInstances))
 }
 
-func (o jsonObject) series(se queries.Series) {
-	o.str(0x00080021, "DA", se.SeriesDate)
-	o.str(0x00080031, "TM", se.SeriesTime)
-	o.str(0x00080060, "CS", se.Modality)
-	o.str(0x0008103E, "LO", se.SeriesDescription)
-	o.str(0x0020000E, "UI", se.SeriesInstanceUID)
-	o.num64(0x00200011, "IS", se.SeriesNumber)
-	o.num(0x00201209, "IS", &se.NumInstances)
-	o.str(0x00400244, "DA", se.PerformedProcedureStepStartDate)
-	o.str(0x00400245, "TM", se.PerformedProcedureStepStartTime)
+func series(o *dcmjson.Object, se queries.Series) {
+	o.Strings(tag.SeriesDate, "DA", se.SeriesDate)
+	o.Strings(tag.SeriesTime, "TM", se.SeriesTime)
+	o.Strings(tag.Modality, "CS", se.Modality)
+	o.Strings(tag.SeriesDescription, "LO", se.SeriesDescription)
+	o.Strings(tag.SeriesInstanceUID, "UI", se.SeriesInstanceUID)
+	o.Ints(tag.SeriesNumber, "IS", optional(se.SeriesNumber)...)
+	o.Ints(tag.NumberOfSeriesRelatedInstances, "IS", int64(se.NumInstances))
+	o.Strings(tag.PerformedProcedureStepStartDate, "DA", se.PerformedProcedureStepStartDate)
+	o.Strings(tag.PerformedProcedureStepStartTime, "TM", se.PerformedProcedureStepStartTime)
 	if se.ScheduledProcedureStepID != "" || se.RequestedProcedureID != "" {
-		item := jsonObject{}
-		item.str(0x00400009, "SH", se.ScheduledProcedureStepID)
-		item.str(0x00401001, "SH", se.RequestedProcedureID)
-		o.set(0x00400275, value{"SQ", []jsonObject{item}})
+		item := &dcmjson.Object{}
+		item.Strings(tag.ScheduledProcedureStepID, "SH", se.ScheduledProcedureStepID)
+		item.Strings(tag.RequestedProcedureID, "SH", se.RequestedProcedureID)
+		o.Sequence(tag.RequestAttributesSequence, item)
 	}
+}
+
+// optional is the values of an IS kept in 64 bits (SeriesNumber, InstanceNumber): none when absent.
+func optional(v *int64) []int64 {
+	if v == nil {
+		return nil
+	}
+	return []int64{*v}
 }
 
 // include adds what includefield asks from stored metadata, never replacing what the index gave.
 // Attributes with bulk data are left out at study and series level (their URIs belong to another
 // resource); at instance level their relative BulkDataURIs are made absolute under instanceURL.
-func (r *searchResponse) include(o jsonObject, metadata, instanceURL string) {
+func (r *searchResponse) include(o *dcmjson.Object, metadata, instanceURL string) {
 	if metadata == "" || (!r.query.IncludeAll && len(r.query.IncludeFields) == 0) {
 		return
 	}
@@ -161,8 +171,8 @@ func (r *searchResponse) include(o jsonObject, metadata, instanceURL string) {
 	if err := json.Unmarshal([]byte(metadata), &md); err != nil {
 		return // stored by ingest, so valid; a damaged row only loses its extra attributes
 	}
-	take := func(key string, v json.RawMessage) {
-		if _, ok := o[key]; ok {
+	take := func(t tag.Tag, v json.RawMessage) {
+		if o.Has(t) {
 			return
 		}
 		if bytes.Contains(v, []byte(`"BulkDataURI"`)) {
@@ -171,84 +181,27 @@ func (r *searchResponse) include(o jsonObject, metadata, instanceURL string) {
 			}
 			v = absoluteBulkDataURIs(v, instanceURL)
 		}
-		o[key] = v
+		o.Raw(t, v)
 	}
 	if r.query.IncludeAll {
 		for key, v := range md {
-			take(key, v)
+			if t, err := strconv.ParseUint(key, 16, 32); err == nil && len(key) == 8 {
+				take(tagOf(uint32(t)), v)
+			}
 		}
 		return
 	}
 	for _, t := range r.query.IncludeFields {
-		key := tagKey(t)
-		if v, ok := md[key]; ok {
-			take(key, v)
+		if v, ok := md[tagKey(t)]; ok {
+			take(tagOf(t), v)
 		}
 	}
 }
 
 func (r *searchResponse) marshal() []byte {
-	b, _ := json.Marshal(r.items) // raw messages from our own encoders and stored JSON: cannot fail
-	return b
+	return dcmjson.MarshalArray(r.items)
 }
+
+func tagOf(t uint32) tag.Tag { return tag.Tag{Group: uint16(t >> 16), Element: uint16(t)} }
 
 func tagKey(t uint32) string { return fmt.Sprintf("%08X", t) }
-
-// value is one attribute; a struct so that "vr" comes first, as in PS3.18's examples.
-type value struct {
-	VR    string `json:"vr"`
-	Value any    `json:"Value,omitempty"`
-}
-
-func (o jsonObject) set(t uint32, v value) {
-	b, _ := json.Marshal(v)
-	o[tagKey(t)] = b
-}
-
-// str sets a single-valued string attribute; an empty value is an attribute without Value
-// (PS3.18 §F.2.5), as type 2 return attributes are.
-func (o jsonObject) str(t uint32, vr, v string) {
-	if v == "" {
-		o.set(t, value{VR: vr})
-		return
-	}
-	o.set(t, value{vr, []string{v}})
-}
-
-func (o jsonObject) strs(t uint32, vr string, v []string) {
-	o.set(t, value{vr, v})
-}
-
-// num sets a numeric attribute (IS as a JSON number, PS3.18 §F.2.3); nil is an empty attribute.
-func (o jsonObject) num(t uint32, vr string, v *int) {
-	if v == nil {
-		o.set(t, value{VR: vr})
-		return
-	}
-	o.set(t, value{vr, []int{*v}})
-}
-
-// num64 sets an IS value kept in 64 bits (SeriesNumber, InstanceNumber), exactly.
-func (o jsonObject) num64(t uint32, vr string, v *int64) {
-	if v == nil {
-		o.set(t, value{VR: vr})
-		return
-	}
-	o.set(t, value{vr, []int64{*v}})
-}
-
-// pn sets a person name as PS3.18 §F.2.2 objects: component groups split on '='.
-func (o jsonObject) pn(t uint32, v string) {
-	if v == "" {
-		o.set(t, value{VR: "PN"})
-		return
-	}
-	groups := strings.SplitN(v, "=", 3)
-	name := map[string]string{}
-	for i, key := range []string{"Alphabetic", "Ideographic", "Phonetic"} {
-		if i < len(groups) && groups[i] != "" {
-			name[key] = groups[i]
-		}
-	}
-	o.set(t, value{"PN", []map[string]string{name}})
-}

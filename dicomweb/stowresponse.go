@@ -1,13 +1,14 @@
 package dicomweb
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/suyashkumar/dicom/pkg/tag"
 
 	"github.com/medimg/medimg/dicomweb/clip"
+	"github.com/medimg/medimg/dicomweb/dcmjson"
 	"github.com/medimg/medimg/dicomweb/ingest"
 	"github.com/medimg/medimg/queries"
 )
@@ -15,56 +16,48 @@ import (
 // MediaTypeDICOMJSON is the media type of DICOM JSON responses (PS3.18 §8.7.3.2).
 const MediaTypeDICOMJSON = "application/dicom+json"
 
-// attr is one attribute of the DICOM JSON model (PS3.18 Annex F).
-type attr struct {
-	VR    string `json:"vr"`
-	Value []any  `json:"Value,omitempty"`
-}
-
-// dataset is a DICOM JSON object; encoding/json writes its keys sorted, which is tag order.
-type dataset map[string]attr
-
 // writeStoreResponse writes the Store Instances Response Module (PS3.18 Annex I) and a Warning
 // header naming what was wrong with each failed part (PS3.18 §8.3.5.1).
 func (s *Service) writeStoreResponse(c *gin.Context, status int, targetStudy string, results []storeResult) {
 	base := s.baseURL(c.Request)
-	var referenced, failed []any
+	var referenced, failed []*dcmjson.Object
 	studies := map[string]bool{}
 	if targetStudy != "" {
 		studies[targetStudy] = true
 	}
 	for _, r := range results {
-		item := dataset{}
+		item := &dcmjson.Object{}
 		if r.classUID != "" {
-			item["00081150"] = attr{VR: "UI", Value: []any{r.classUID}}
+			item.Strings(tag.ReferencedSOPClassUID, "UI", r.classUID)
 		}
 		if r.instanceUID != "" {
-			item["00081155"] = attr{VR: "UI", Value: []any{r.instanceUID}}
+			item.Strings(tag.ReferencedSOPInstanceUID, "UI", r.instanceUID)
 		}
 		if r.reason != 0 {
-			item["00081197"] = attr{VR: "US", Value: []any{r.reason}}
+			item.Ints(tag.FailureReason, "US", int64(r.reason))
 			failed = append(failed, item)
 			c.Writer.Header().Add("Warning", warning(r.message))
 			continue
 		}
 		studies[r.studyUID] = true
-		item["00081190"] = attr{VR: "UR", Value: []any{instanceURL(base, r.studyUID, r.seriesUID, r.instanceUID)}}
+		item.Strings(tag.RetrieveURL, "UR", instanceURL(base, r.studyUID, r.seriesUID, r.instanceUID))
 		referenced = append(referenced, item)
 	}
-	resp := dataset{"00081190": {VR: "UR"}}
+	var url []string // the study's, when the stored instances are all of one study; else empty
 	if len(studies) == 1 && len(referenced) > 0 {
 		for study := range studies {
-			resp["00081190"] = attr{VR: "UR", Value: []any{studyURL(base, study)}}
+			url = append(url, studyURL(base, study))
 		}
 	}
+	resp := &dcmjson.Object{}
+	resp.Strings(tag.RetrieveURL, "UR", url...)
 	if failed != nil {
-		resp["00081198"] = attr{VR: "SQ", Value: failed}
+		resp.Sequence(tag.FailedSOPSequence, failed...)
 	}
 	if referenced != nil {
-		resp["00081199"] = attr{VR: "SQ", Value: referenced}
+		resp.Sequence(tag.ReferencedSOPSequence, referenced...)
 	}
-	body, _ := json.Marshal(resp) // plain maps, strings and numbers: cannot fail
-	c.Data(status, MediaTypeDICOMJSON, body)
+	c.Data(status, MediaTypeDICOMJSON, resp.AppendJSON(nil))
 }
 
 // maxWarningBytes bounds one Warning header value.

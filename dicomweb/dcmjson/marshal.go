@@ -113,9 +113,7 @@ func (e *encoder) object(elems []*dicom.Element) error {
 		if i > 0 {
 			e.buf = append(e.buf, ',')
 		}
-		e.buf = append(e.buf, '"')
-		e.buf = appendTag(e.buf, el.Tag)
-		e.buf = append(e.buf, `":`...)
+		e.buf = appendKey(e.buf, el.Tag)
 		mark := len(e.path)
 		if mark > 0 {
 			e.path = append(e.path, '/')
@@ -182,15 +180,9 @@ func pixelVR(vr string) string {
 }
 
 func (e *encoder) sequence(items []*dicom.SequenceItemValue) error {
-	if len(items) == 0 {
-		e.buf = append(e.buf, `{"vr":"SQ"}`...)
-		return nil
-	}
-	e.buf = append(e.buf, `{"vr":"SQ","Value":[`...)
+	e.openValues("SQ", len(items))
 	for i, item := range items {
-		if i > 0 {
-			e.buf = append(e.buf, ',')
-		}
+		e.comma(i)
 		mark := len(e.path)
 		e.path = append(e.path, '/')
 		e.path = strconv.AppendInt(e.path, int64(i), 10)
@@ -204,7 +196,7 @@ func (e *encoder) sequence(items []*dicom.SequenceItemValue) error {
 			return err
 		}
 	}
-	e.buf = append(e.buf, "]}"...)
+	e.closeValues(len(items))
 	return nil
 }
 
@@ -222,6 +214,13 @@ func (e *encoder) bulk(vr string) {
 }
 
 const hexDigits = "0123456789ABCDEF"
+
+// appendKey writes the key of an attribute in an object: its tag as eight upper-case hex digits.
+func appendKey(b []byte, t tag.Tag) []byte {
+	b = append(b, '"')
+	b = appendTag(b, t)
+	return append(b, `":`...)
+}
 
 func appendTag(b []byte, t tag.Tag) []byte {
 	return appendHex16(appendHex16(b, t.Group), t.Element)

@@ -62,6 +62,11 @@ func (e *encoder) ints(vr string, v []int) {
 		e.closeValues(n)
 		return
 	}
+	integers(e, vr, v)
+}
+
+// integers writes binary integers and IS values known as numbers: one JSON number each.
+func integers[T int | int64](e *encoder, vr string, v []T) {
 	e.openValues(vr, len(v))
 	for i, x := range v {
 		e.comma(i)
@@ -99,6 +104,12 @@ func (e *encoder) strings(vr string, v []string) {
 			v = strings.Split(v[0], `\`)
 		}
 	}
+	e.text(vr, v)
+}
+
+// text writes text values by the model's rules: padding trimmed, IS and DS as numbers, PN as
+// objects, an empty value null, and no "Value" when the only value is empty (F.2.5).
+func (e *encoder) text(vr string, v []string) {
 	// Trimmed on the fly: v belongs to the caller's dataset and must not be modified.
 	trim := func(s string) string {
 		s = strings.TrimRight(s, " \x00")

@@ -10,6 +10,7 @@ import (
 	"github.com/suyashkumar/dicom/pkg/tag"
 	"github.com/suyashkumar/dicom/pkg/uid"
 
+	"github.com/medimg/medimg/dicomweb/part10"
 	"github.com/medimg/medimg/dicomweb/ts"
 )
 
@@ -21,7 +22,7 @@ const (
 	tsDeflated   = ts.DeflatedExplicitVRLittleEndian
 )
 
-const preambleLength = 128 + 4 // preamble + "DICM"
+const preambleLength = part10.PreambleLength
 
 var (
 	tagMetaGroupLength = tag.Tag{Group: 0x0002, Element: 0x0000}
@@ -35,72 +36,17 @@ type meta struct {
 	datasetStart   int64
 }
 
-// readMeta checks the preamble and walks the file meta group, always explicit VR little endian.
+// readMeta reads the Part 10 header (dicomweb/part10) in ingest's terms.
 func readMeta(r io.ReaderAt, size int64) (meta, error) {
-	var magic [4]byte
-	if size < preambleLength {
-		return meta{}, fmt.Errorf("%d bytes is shorter than the preamble: %w", size, ErrNotDICOM)
+	h, err := part10.Read(r, size)
+	if err == nil {
+		return meta{transferSyntax: h.TransferSyntaxUID, datasetStart: h.DatasetStart}, nil
 	}
-	if _, err := r.ReadAt(magic[:], 128); err != nil || string(magic[:]) != "DICM" {
-		return meta{}, fmt.Errorf("no DICM prefix at offset 128: %w", ErrNotDICOM)
+	sentinel := ErrTruncated
+	if errors.Is(err, part10.ErrNotPart10) { // also input too short for a preamble: it is not DICOM
+		sentinel = ErrNotDICOM
 	}
-	w := &walker{r: r, size: size, bo: binary.LittleEndian}
-	h, err := w.readHeader(preambleLength, size)
-	if err != nil {
-		return meta{}, err
-	}
-	if h.tag != tagMetaGroupLength || h.vr != "UL" || h.length != 4 {
-		return meta{}, fmt.Errorf("meta group does not start with its group length (0002,0000): %w", ErrNotDICOM)
-	}
-	groupLength, err := w.value(h)
-	if err != nil {
-		return meta{}, err
-	}
-	start := h.value + 4
-	end := start + int64(binary.LittleEndian.Uint32(groupLength))
-	if end > size {
-		return meta{}, fmt.Errorf("meta group of %d bytes runs past the end of the input: %w", end-start, ErrTruncated)
-	}
-	m := meta{datasetStart: end}
-	for pos := start; pos < end; {
-		h, err := w.readHeader(pos, end)
-		if err != nil {
-			return meta{}, fmt.Errorf("meta group: %w", asNotDICOM(err))
-		}
-		if h.length == undefinedLength || h.value+int64(h.length) > end {
-			return meta{}, fmt.Errorf("meta element %s overruns the group: %w", h.tag, ErrNotDICOM)
-		}
-		if h.tag == tagTransferSyntax {
-			v, err := w.value(h)
-			if err != nil {
-				return meta{}, err
-			}
-			m.transferSyntax = trimUID(string(v))
-		}
-		pos = h.value + int64(h.length)
-	}
-	return m, nil
-}
-
-// asNotDICOM keeps truncation as it is and turns any other structure error into ErrNotDICOM: a
-// meta group that cannot be walked means the input is not a Part 10 object.
-func asNotDICOM(err error) error {
-	if errors.Is(err, ErrTruncated) {
-		return err
-	}
-	return fmt.Errorf("%v: %w", err, ErrNotDICOM)
-}
-
-// value reads a small value that the caller has checked lies inside the input.
-func (w *walker) value(h header) ([]byte, error) {
-	if h.value+int64(h.length) > w.size {
-		return nil, fmt.Errorf("value of %s: %w", h.tag, ErrTruncated)
-	}
-	b := make([]byte, h.length)
-	if _, err := w.r.ReadAt(b, h.value); err != nil {
-		return nil, fmt.Errorf("reading %s: %v: %w", h.tag, err, ErrTruncated)
-	}
-	return b, nil
+	return meta{}, fmt.Errorf("%s: %w", part10.Reason(err), sentinel)
 }
 
 // datasetEncoding tells how the dataset after the meta group is encoded.

@@ -18,8 +18,8 @@ func implicitElement(g, e uint16, value []byte) []byte {
 	return append(b, value...)
 }
 
-// part10 wraps a dataset in a preamble and a meta group saying ts.
-func part10(ts string, dataset []byte) []byte {
+// part10File wraps a dataset in a preamble and a meta group saying ts.
+func part10File(ts string, dataset []byte) []byte {
 	var b bytes.Buffer
 	m := meta{elements: []metaElement{{element: 0x0002, raw: append([]byte{2, 0, 2, 0, 'U', 'I', 8, 0}, "1.2.3.4\x00"...)}}}
 	if err := writeMeta(&b, m, ts); err != nil {
@@ -50,7 +50,7 @@ func TestImplicitVRsAreChosenAsPS35Says(t *testing.T) {
 	} {
 		ds = append(ds, implicitElement(el.g, el.e, el.value)...)
 	}
-	out := transcoded(t, part10(ImplicitVRLittleEndian, ds), ImplicitVRLittleEndian, ExplicitVRLittleEndian)
+	out := transcoded(t, part10File(ImplicitVRLittleEndian, ds), ImplicitVRLittleEndian, ExplicitVRLittleEndian)
 	parsed, err := dicom.Parse(bytes.NewReader(out), int64(len(out)), nil, dicom.SkipPixelData())
 	if err != nil {
 		t.Fatal(err)
