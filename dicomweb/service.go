@@ -31,6 +31,9 @@ type Config struct {
 	OnDuplicate string
 	// InlineBinaryMax is the largest binary value kept inline in metadata (larger ones become bulk data).
 	InlineBinaryMax int
+	// TempDir is where STOW-RS inflates a deflated part's dataset while reading it (a file removed
+	// at once); empty means os.TempDir().
+	TempDir string
 	// CaseSensitiveSearch makes QIDO-RS match text exactly as stored; by default text is matched
 	// ignoring case (person names, IDs, descriptions).
 	CaseSensitiveSearch bool

@@ -183,7 +183,11 @@ func (s *Service) storePart(ctx context.Context, part *multipart.Part, targetStu
 		return storeResult{}, err
 	}
 
-	inst, err := ingest.Read(up, n, ingest.Options{InlineBinaryMax: s.cfg.InlineBinaryMax})
+	inst, err := ingest.Read(up, n, ingest.Options{InlineBinaryMax: s.cfg.InlineBinaryMax, TempDir: s.cfg.TempDir})
+	if errors.Is(err, ingest.ErrTemporaryStorage) {
+		s.log.ErrorContext(ctx, "stow: inflating a deflated part", "err", err)
+		return storeResult{reason: reasonOutOfResources, message: "storage failure; see the server log", internal: true}, nil
+	}
 	if err != nil {
 		return ingestFailure(err), nil
 	}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -140,25 +138,5 @@ func TestClaimedFrameCountCostsNoMemory(t *testing.T) {
 // returning the answer, the file's size and the server's peak heap growth while it stored it.
 func stowGenerated(t *testing.T, s *server, spec dicomgen.Spec) (resp stowResponse, size, growth int64) {
 	t.Helper()
-	f, err := os.Create(filepath.Join(t.TempDir(), "instance.dcm"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := dicomgen.Write(f, spec); err != nil {
-		t.Fatal(err)
-	}
-	size, _ = f.Seek(0, io.SeekCurrent)
-	f.Seek(0, io.SeekStart)
-	head := "--B\r\nContent-Type: application/dicom\r\n\r\n"
-	growth = peakHeapGrowth(t, func() {
-		body := io.MultiReader(bytes.NewReader([]byte(head)), f, bytes.NewReader([]byte("\r\n--B--\r\n")))
-		req, _ := http.NewRequest(http.MethodPost, s.URL+"/dicomweb/studies", body)
-		req.Header.Set("Content-Type", `multipart/related; type="application/dicom"; boundary=B`)
-		resp = doStow(t, req)
-	})
-	if resp.status != http.StatusOK {
-		t.Fatalf("status %d %q", resp.status, resp.warnings)
-	}
-	return resp, size, growth
+	return stowFile(t, s, func(w io.Writer) error { return dicomgen.Write(w, spec) })
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/medimg/medimg/dicomweb/ingest/dicomgen"
 )
 
-var sentinels = []error{ErrNotDICOM, ErrTruncated, ErrMissingAttribute, ErrInvalidUID, ErrUnsupported}
+var sentinels = []error{ErrNotDICOM, ErrTruncated, ErrMissingAttribute, ErrInvalidUID, ErrUnsupported, ErrTemporaryStorage}
 
 func generate(t testing.TB, spec dicomgen.Spec) []byte {
 	t.Helper()

@@ -7,12 +7,10 @@
 package ingest
 
 import (
-	"bytes"
-	"compress/flate"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/suyashkumar/dicom"
 
@@ -36,21 +34,28 @@ var (
 	ErrInvalidValue = errors.New("invalid attribute value")
 	// ErrUnsupported: anything else the walker or the parser rejects.
 	ErrUnsupported = errors.New("unsupported DICOM encoding")
+	// ErrTemporaryStorage: the temporary file a deflated dataset is inflated into could not be
+	// written; the server's fault, not the input's.
+	ErrTemporaryStorage = errors.New("temporary storage failure")
 )
-
-// maxInflated bounds the inflated size of a deflated dataset, which is not bounded by the input
-// size: a few kilobytes of deflate stream can claim gigabytes.
-const maxInflated = 256 << 20
 
 // Options tunes Read.
 type Options struct {
 	// InlineBinaryMax is passed to dcmjson: binary values up to this size are written inline.
 	InlineBinaryMax int
+	// TempDir is where a deflated dataset is inflated, in a file removed before Read returns;
+	// empty means os.TempDir().
+	TempDir string
+
+	// cutOver, for tests, replaces the size above which binary values are cut from the parser's
+	// view (see cutOver); below the inline size it sends inline values to bulk data.
+	cutOver int64
 }
 
 // Read parses a DICOM Part 10 object (128-byte preamble + "DICM" + meta group required) from r,
 // size bytes. It never panics and never allocates more than the input size because a length
-// field says so.
+// field says so. It holds in memory the walker's index and values up to LargeValueMin (or
+// InlineBinaryMax when larger), never larger binary values nor a deflated dataset.
 func Read(r io.ReaderAt, size int64, opts Options) (inst *Instance, err error) {
 	m, err := readMeta(r, size)
 	if err != nil {
@@ -66,13 +71,29 @@ func Read(r io.ReaderAt, size int64, opts Options) (inst *Instance, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	walked, err := walk(r, size, m, bo, implicit, deflated)
+	src, srcSize := r, size
+	if deflated {
+		f, n, err := inflate(r, size, m, opts.TempDir)
+		if err != nil {
+			return nil, fmt.Errorf("ingest: %w", err)
+		}
+		defer func() {
+			f.Close()
+			os.Remove(f.Name())
+		}()
+		src, srcSize = f, n
+	}
+	walked, err := walkDataset(src, m.datasetStart, srcSize, bo, implicit, cutOver(opts))
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	ds, err := parse(r, size)
+	ds, err := parse(newView(src, srcSize, walked))
 	if err != nil {
 		return nil, err
+	}
+	markCut(&ds, walked.cut, opts.InlineBinaryMax)
+	if deflated {
+		walked.inflated(m.datasetStart)
 	}
 	inst = &Instance{TransferSyntaxUID: m.transferSyntax}
 	if err := inst.setAttributes(&ds); err != nil {
@@ -85,37 +106,27 @@ func Read(r io.ReaderAt, size int64, opts Options) (inst *Instance, err error) {
 	return inst, nil
 }
 
-// walk validates the dataset's structure and locates its values. A deflated dataset is inflated
-// (boundedly) to validate it; its offsets do not address the stored file, so only the pixel data's
-// place in the inflated stream is kept (frames are served by inflating up to them).
-func walk(r io.ReaderAt, size int64, m meta, bo binary.ByteOrder, implicit, deflated bool) (*walkResult, error) {
-	if !deflated {
-		return walkDataset(r, m.datasetStart, size, bo, implicit)
+// inflated turns the walk of an inflated file (see inflate) into what a deflated file's instance
+// keeps: the values, which do not address the stored file, go; the pixel data counts from the
+// start of the inflated stream, which starts at datasetStart in the stored file (frames are served
+// by inflating up to them).
+func (w *walkResult) inflated(datasetStart int64) {
+	w.values = map[string]Range{}
+	w.inflatedFrom = datasetStart
+	if w.pixel != nil {
+		w.pixel.value.Offset -= datasetStart
 	}
-	zr := flate.NewReader(io.NewSectionReader(r, m.datasetStart, size-m.datasetStart))
-	inflated, err := io.ReadAll(io.LimitReader(zr, maxInflated+1))
-	if err != nil {
-		return nil, fmt.Errorf("inflating the dataset: %v: %w", err, ErrTruncated)
-	}
-	if len(inflated) > maxInflated {
-		return nil, fmt.Errorf("deflated dataset inflates past %d bytes: %w", maxInflated, ErrUnsupported)
-	}
-	w, err := walkDataset(bytes.NewReader(inflated), 0, int64(len(inflated)), bo, implicit)
-	if err != nil {
-		return nil, err
-	}
-	return &walkResult{values: map[string]Range{}, pixel: w.pixel, inflatedFrom: m.datasetStart}, nil
 }
 
 // parse runs the parser, which can panic on hostile input; the walk has already checked every
 // length, so what is left to catch is the parser's own inconsistencies.
-func parse(r io.ReaderAt, size int64) (ds dicom.Dataset, err error) {
+func parse(r io.Reader, size int64) (ds dicom.Dataset, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("ingest: parser panic: %v: %w", p, ErrNotDICOM)
 		}
 	}()
-	ds, err = dicom.Parse(io.NewSectionReader(r, 0, size), size, nil, dicom.SkipPixelData())
+	ds, err = dicom.Parse(r, size, nil, dicom.SkipPixelData())
 	if err != nil {
 		return dicom.Dataset{}, fmt.Errorf("ingest: parsing: %v: %w", err, ErrUnsupported)
 	}

@@ -1,9 +1,11 @@
 package ingest
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/suyashkumar/dicom/pkg/tag"
@@ -40,6 +42,13 @@ type walkResult struct {
 	// inflatedFrom is, for a deflated file, where its deflate stream starts; pixel then counts
 	// from the start of the inflated dataset. 0 otherwise.
 	inflatedFrom int64
+	// edits turn the walked bytes into the parser's view (view.go): each cut value presented
+	// with length 0, each defined-length sequence and item around one shortened to match. Sorted
+	// by offset once the walk is done.
+	edits []edit
+	// cut lists the tag paths of the values the view leaves out; cutBytes is their total size.
+	cut      []string
+	cutBytes int64
 }
 
 // pixelData is the layout of the top-level PixelData value.
@@ -65,6 +74,9 @@ type walker struct {
 	path     []byte
 	res      walkResult
 	hdr      [12]byte
+	// cutOver is the size above which a binary value (pixel data aside) is cut from the parser's
+	// view; 0 cuts nothing.
+	cutOver int64
 }
 
 // header is one decoded element header.
@@ -75,12 +87,14 @@ type header struct {
 	value  int64 // offset of the value
 }
 
-// walkDataset walks the dataset encoded in r between start and the end of the input (size).
-func walkDataset(r io.ReaderAt, start, size int64, bo binary.ByteOrder, implicit bool) (*walkResult, error) {
-	w := &walker{r: r, size: size, bo: bo, implicit: implicit, res: walkResult{values: map[string]Range{}}}
+// walkDataset walks the dataset encoded in r between start and the end of the input (size); binary
+// values longer than cutOver (0: none) are cut from the parser's view.
+func walkDataset(r io.ReaderAt, start, size int64, bo binary.ByteOrder, implicit bool, cutOver int64) (*walkResult, error) {
+	w := &walker{r: r, size: size, bo: bo, implicit: implicit, cutOver: cutOver, res: walkResult{values: map[string]Range{}}}
 	if _, err := w.elements(start, size, false, 0); err != nil {
 		return nil, err
 	}
+	slices.SortFunc(w.res.edits, func(a, b edit) int { return cmp.Compare(a.at, b.at) })
 	return &w.res, nil
 }
 
@@ -186,7 +200,11 @@ func (w *walker) element(h header, end int64, depth int) (int64, error) {
 		case h.vr == "SQ" || h.vr == "UN":
 			return w.sequence(h.value, end, true, depth)
 		case isPixel || h.vr == "OB" || h.vr == "OW":
-			return w.encapsulated(h, end, isPixel && depth == 0)
+			next, err := w.encapsulated(h, end, isPixel && depth == 0)
+			if err == nil && !isPixel {
+				w.cutValue(h, next)
+			}
+			return next, err
 		default:
 			return 0, fmt.Errorf("element %s (VR %q) has undefined length: %w", h.tag, h.vr, ErrUnsupported)
 		}
@@ -197,12 +215,17 @@ func (w *walker) element(h header, end int64, depth int) (int64, error) {
 	}
 	switch h.vr {
 	case "SQ":
+		cutBefore := w.res.cutBytes
 		if _, err := w.sequence(h.value, next, false, depth); err != nil {
 			return 0, err
 		}
+		w.shorten(h, cutBefore)
 		return next, nil
 	case "OB", "OD", "OF", "OL", "OW", "UN":
 		w.res.values[string(w.path)] = Range{Offset: h.value, Length: int64(h.length)}
+		if !isPixel {
+			w.cutValue(h, next)
+		}
 	case "US", "SS", "UL", "SL", "FL", "FD", "AT":
 		if h.length > maxNumericValue {
 			return 0, fmt.Errorf("element %s: %d bytes of %s is more than the %d supported: %w", h.tag, h.length, h.vr, maxNumericValue, ErrUnsupported)
@@ -248,7 +271,9 @@ func (w *walker) sequence(pos, end int64, delimited bool, depth int) (int64, err
 			if itemEnd > end {
 				err = w.overrun(h.value, int64(h.length), end, "sequence item")
 			} else {
+				cutBefore := w.res.cutBytes
 				pos, err = w.elements(h.value, itemEnd, false, depth+1)
+				w.shorten(h, cutBefore)
 			}
 		}
 		w.path = w.path[:mark]
