@@ -8,21 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"syscall"
 	"time"
 )
 
-// errFinished is returned by an upload used after Commit or Abort.
-var errFinished = errors.New("storage: upload already committed or aborted")
-
 // fsUpload is an upload to FS: a temp file in root/.uploads.
 type fsUpload struct {
+	spool
 	fs *FS
-	// mu lets ReadAt and Size run while nothing writes; Write, Commit and Abort take it exclusively.
-	mu   sync.RWMutex
-	file *os.File // nil once the upload is finished
-	size int64
 }
 
 // NewUpload starts an upload as a temp file in root/.uploads.
@@ -41,36 +34,7 @@ func (f *FS) NewUpload(ctx context.Context) (Upload, error) {
 		os.Remove(file.Name())
 		return nil, fmt.Errorf("storage: new upload: %w", err)
 	}
-	return &fsUpload{fs: f, file: file}, nil
-}
-
-// Write appends p to the upload.
-func (u *fsUpload) Write(p []byte) (int, error) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.file == nil {
-		return 0, errFinished
-	}
-	n, err := u.file.Write(p)
-	u.size += int64(n)
-	return n, err
-}
-
-// ReadAt reads what has been written so far; it returns io.EOF past the end like any io.ReaderAt.
-func (u *fsUpload) ReadAt(p []byte, off int64) (int, error) {
-	u.mu.RLock()
-	defer u.mu.RUnlock()
-	if u.file == nil {
-		return 0, errFinished
-	}
-	return u.file.ReadAt(p, off)
-}
-
-// Size is the number of bytes written so far.
-func (u *fsUpload) Size() int64 {
-	u.mu.RLock()
-	defer u.mu.RUnlock()
-	return u.size
+	return &fsUpload{spool: spool{file: file}, fs: f}, nil
 }
 
 // Commit moves the temp file to root/key. A failed Commit removes the temp file, so a caller that
@@ -108,30 +72,6 @@ func (u *fsUpload) commit(ctx context.Context, key string) error {
 	if err := u.fs.place(tmp, u.fs.path(key)); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("storage: commit %s: %w", key, err)
-	}
-	return nil
-}
-
-// Abort removes the temp file; after Commit, or a second time, it does nothing.
-func (u *fsUpload) Abort() error {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.file == nil {
-		return nil
-	}
-	return u.discard()
-}
-
-// discard closes and removes the temp file and finishes the upload.
-func (u *fsUpload) discard() error {
-	file := u.file
-	u.file = nil
-	if file == nil {
-		return nil
-	}
-	file.Close() // nothing of it is kept, so a failed close loses nothing
-	if err := os.Remove(file.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("storage: abort: %w", err)
 	}
 	return nil
 }

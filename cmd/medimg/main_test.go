@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/textproto"
 	"net/url"
 	"os"
@@ -16,6 +17,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/medimg/medimg/dicomweb/ingest/dicomgen"
 	"github.com/medimg/medimg/internal/testfiles"
@@ -338,9 +342,52 @@ func TestConfiguration(t *testing.T) {
 			t.Errorf("MEDIMG_BLOBS was not used: %v", err)
 		}
 	})
+	t.Run("s3_unreachable_fails_fast_and_clearly", func(t *testing.T) {
+		// Credentials from the environment, as the AWS chain finds them; no instance-role lookup.
+		t.Setenv("AWS_ACCESS_KEY_ID", "test")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+		t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+		args := []string{"--database", "sqlite:" + filepath.Join(t.TempDir(), "x.db"),
+			"--blobs", "s3://bucket?endpoint=http://127.0.0.1:1&path-style=true&region=us-east-1"}
+		begin := time.Now()
+		err := run(context.Background(), args, func(string) string { return "" }, nil, io.Discard, io.Discard)
+		t.Logf("run: %v", err)
+		if err == nil || !strings.Contains(err.Error(), "s3 bucket bucket") || !strings.Contains(err.Error(), "127.0.0.1:1") {
+			t.Errorf("run with an unreachable S3 endpoint = %v, want an error naming the bucket and the endpoint", err)
+		}
+		if d := time.Since(begin); d > 5*time.Second {
+			t.Errorf("failing took %v, want a fast failure", d)
+		}
+	})
+	t.Run("s3_blobs_hold_what_is_stored", func(t *testing.T) {
+		t.Setenv("AWS_ACCESS_KEY_ID", "test")
+		t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+		t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+		backend := s3mem.New()
+		if err := backend.CreateBucket("pacs"); err != nil {
+			t.Fatal(err)
+		}
+		s3srv := httptest.NewServer(gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
+		defer s3srv.Close()
+		srv := start(t, nil, "--database", "sqlite:"+filepath.Join(t.TempDir(), "s3.db"),
+			"--blobs", "s3://pacs/medimg?endpoint="+s3srv.URL+"&path-style=true&region=us-east-1")
+		study := dicomgen.UID()
+		ct, body := stowBody(t, generated(t, dicomgen.Spec{StudyInstanceUID: study}))
+		if resp := srv.post(t, "/dicomweb/studies", ct, bytes.NewReader(body)); resp.StatusCode != 200 {
+			t.Fatalf("STOW: %d\n%s", resp.StatusCode, srv.stderr)
+		}
+		prefix := gofakes3.Prefix{HasPrefix: true, Prefix: "medimg/studies/"}
+		objs, err := backend.ListBucket("pacs", &prefix, gofakes3.ListBucketPage{})
+		if err != nil || len(objs.Contents) != 1 {
+			t.Fatalf("bucket holds %v, %v; want one object under medimg/studies/", objs, err)
+		}
+		if code, body := srv.get(t, "/dicomweb/studies/"+study); code != 200 || !strings.Contains(body, "DICM") {
+			t.Errorf("retrieving the study from S3: %d, %d bytes", code, len(body))
+		}
+	})
 	bad := map[string][]string{
 		"unknown_database":    {"--database", "mysql://x"},
-		"s3_not_built_yet":    {"--database", "sqlite:" + filepath.Join(t.TempDir(), "x.db"), "--blobs", "s3://bucket"},
+		"s3_bad_url":          {"--database", "sqlite:" + filepath.Join(t.TempDir(), "x.db"), "--blobs", "s3://bucket?colour=red"},
 		"bad_log_format":      {"--log-format", "xml"},
 		"bad_upload_limit":    {"--max-upload-bytes", "lots"},
 		"bad_on_duplicate":    {"--database", "sqlite:" + filepath.Join(t.TempDir(), "y.db"), "--blobs", "file:" + t.TempDir(), "--on-duplicate", "merge"},

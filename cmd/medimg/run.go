@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	defer store.Close()
-	blobs, err := openBlobs(cfg.blobs, log)
+	blobs, err := openBlobs(ctx, cfg.blobs, log)
 	if err != nil {
 		return err
 	}
@@ -177,8 +177,9 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// openBlobs opens the blob store named by --blobs.
-func openBlobs(spec string, log *slog.Logger) (storage.Store, error) {
+// openBlobs opens the blob store named by --blobs. An S3 bucket is checked once, with a short
+// deadline, so that a wrong name, endpoint or credentials stop the start-up with a clear error.
+func openBlobs(ctx context.Context, spec string, log *slog.Logger) (storage.Store, error) {
 	switch {
 	case strings.HasPrefix(spec, "file:"):
 		dir := strings.TrimPrefix(strings.TrimPrefix(spec, "file:"), "//")
@@ -193,9 +194,22 @@ func openBlobs(spec string, log *slog.Logger) (storage.Store, error) {
 		}
 		return fs, nil
 	case strings.HasPrefix(spec, "s3:"):
-		return nil, fmt.Errorf("--blobs %q: the S3 blob store is not built yet; use file:DIR", spec)
+		s3cfg, err := storage.ParseS3URL(spec)
+		if err != nil {
+			return nil, fmt.Errorf("--blobs: %w", err)
+		}
+		s3, err := storage.NewS3(ctx, s3cfg)
+		if err != nil {
+			return nil, fmt.Errorf("--blobs %q: %w", spec, err)
+		}
+		checkCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := s3.Check(checkCtx); err != nil {
+			return nil, fmt.Errorf("--blobs %q: %w", spec, err)
+		}
+		return s3, nil
 	default:
-		return nil, fmt.Errorf("--blobs %q: want file:DIR", spec)
+		return nil, fmt.Errorf("--blobs %q: want file:DIR or s3://BUCKET[/PREFIX]", spec)
 	}
 }
 
