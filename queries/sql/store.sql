@@ -67,6 +67,15 @@ SELECT count(*) FROM instances WHERE sop_instance_uid = $1;
 -- name: BlobKeyExists :one
 SELECT count(*) FROM instances WHERE blob_key = $1;
 
+-- name: ListBlobs :many
+-- A page of every instance's file, by primary key, for copying the blob store: keyset paging, so
+-- that instances added or deleted meanwhile never make a page skip or repeat another's rows.
+SELECT pk, blob_key, size_bytes, sha256 FROM instances WHERE pk > $1 ORDER BY pk LIMIT $2;
+
+-- name: CountBlobs :one
+-- CAST: PostgreSQL's SUM of a BIGINT is a NUMERIC; standard CAST reads the same on both engines.
+SELECT count(*) AS count, CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) AS bytes FROM instances;
+
 -- name: DeleteInstanceByPK :exec
 DELETE FROM instances WHERE pk = $1;
 

@@ -36,6 +36,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countActiveAdminsStmt, err = db.PrepareContext(ctx, countActiveAdmins); err != nil {
 		return nil, fmt.Errorf("error preparing query CountActiveAdmins: %w", err)
 	}
+	if q.countBlobsStmt, err = db.PrepareContext(ctx, countBlobs); err != nil {
+		return nil, fmt.Errorf("error preparing query CountBlobs: %w", err)
+	}
 	if q.countStudiesStmt, err = db.PrepareContext(ctx, countStudies); err != nil {
 		return nil, fmt.Errorf("error preparing query CountStudies: %w", err)
 	}
@@ -129,6 +132,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.instanceExistsStmt, err = db.PrepareContext(ctx, instanceExists); err != nil {
 		return nil, fmt.Errorf("error preparing query InstanceExists: %w", err)
 	}
+	if q.listBlobsStmt, err = db.PrepareContext(ctx, listBlobs); err != nil {
+		return nil, fmt.Errorf("error preparing query ListBlobs: %w", err)
+	}
 	if q.listTokensStmt, err = db.PrepareContext(ctx, listTokens); err != nil {
 		return nil, fmt.Errorf("error preparing query ListTokens: %w", err)
 	}
@@ -203,6 +209,11 @@ func (q *Queries) Close() error {
 	if q.countActiveAdminsStmt != nil {
 		if cerr := q.countActiveAdminsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countActiveAdminsStmt: %w", cerr)
+		}
+	}
+	if q.countBlobsStmt != nil {
+		if cerr := q.countBlobsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countBlobsStmt: %w", cerr)
 		}
 	}
 	if q.countStudiesStmt != nil {
@@ -360,6 +371,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing instanceExistsStmt: %w", cerr)
 		}
 	}
+	if q.listBlobsStmt != nil {
+		if cerr := q.listBlobsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listBlobsStmt: %w", cerr)
+		}
+	}
 	if q.listTokensStmt != nil {
 		if cerr := q.listTokensStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listTokensStmt: %w", cerr)
@@ -488,6 +504,7 @@ type Queries struct {
 	bumpSeriesCountStmt        *sql.Stmt
 	bumpStudyCountsStmt        *sql.Stmt
 	countActiveAdminsStmt      *sql.Stmt
+	countBlobsStmt             *sql.Stmt
 	countStudiesStmt           *sql.Stmt
 	countUsersStmt             *sql.Stmt
 	deleteEmptySeriesStmt      *sql.Stmt
@@ -519,6 +536,7 @@ type Queries struct {
 	insertTokenStmt            *sql.Stmt
 	insertUserStmt             *sql.Stmt
 	instanceExistsStmt         *sql.Stmt
+	listBlobsStmt              *sql.Stmt
 	listTokensStmt             *sql.Stmt
 	listUsersStmt              *sql.Stmt
 	lockActiveAdminsStmt       *sql.Stmt
@@ -546,6 +564,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		bumpSeriesCountStmt:        q.bumpSeriesCountStmt,
 		bumpStudyCountsStmt:        q.bumpStudyCountsStmt,
 		countActiveAdminsStmt:      q.countActiveAdminsStmt,
+		countBlobsStmt:             q.countBlobsStmt,
 		countStudiesStmt:           q.countStudiesStmt,
 		countUsersStmt:             q.countUsersStmt,
 		deleteEmptySeriesStmt:      q.deleteEmptySeriesStmt,
@@ -577,6 +596,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		insertTokenStmt:            q.insertTokenStmt,
 		insertUserStmt:             q.insertUserStmt,
 		instanceExistsStmt:         q.instanceExistsStmt,
+		listBlobsStmt:              q.listBlobsStmt,
 		listTokensStmt:             q.listTokensStmt,
 		listUsersStmt:              q.listUsersStmt,
 		lockActiveAdminsStmt:       q.lockActiveAdminsStmt,

@@ -46,6 +46,23 @@ func (q *Queries) BumpStudyCounts(ctx context.Context, arg BumpStudyCountsParams
 	return err
 }
 
+const countBlobs = `-- name: CountBlobs :one
+SELECT count(*) AS count, CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) AS bytes FROM instances
+`
+
+type CountBlobsRow struct {
+	Count int64
+	Bytes int64
+}
+
+// CAST: PostgreSQL's SUM of a BIGINT is a NUMERIC; standard CAST reads the same on both engines.
+func (q *Queries) CountBlobs(ctx context.Context) (CountBlobsRow, error) {
+	row := q.queryRow(ctx, q.countBlobsStmt, countBlobs)
+	var i CountBlobsRow
+	err := row.Scan(&i.Count, &i.Bytes)
+	return i, err
+}
+
 const countStudies = `-- name: CountStudies :one
 SELECT count(*) FROM studies
 `
@@ -536,6 +553,52 @@ func (q *Queries) InstanceExists(ctx context.Context, sopInstanceUid string) (in
 	var count int64
 	err := row.Scan(&count)
 	return count, err
+}
+
+const listBlobs = `-- name: ListBlobs :many
+SELECT pk, blob_key, size_bytes, sha256 FROM instances WHERE pk > $1 ORDER BY pk LIMIT $2
+`
+
+type ListBlobsParams struct {
+	Pk    int64
+	Limit int32
+}
+
+type ListBlobsRow struct {
+	Pk        int64
+	BlobKey   string
+	SizeBytes int64
+	Sha256    string
+}
+
+// A page of every instance's file, by primary key, for copying the blob store: keyset paging, so
+// that instances added or deleted meanwhile never make a page skip or repeat another's rows.
+func (q *Queries) ListBlobs(ctx context.Context, arg ListBlobsParams) ([]ListBlobsRow, error) {
+	rows, err := q.query(ctx, q.listBlobsStmt, listBlobs, arg.Pk, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListBlobsRow{}
+	for rows.Next() {
+		var i ListBlobsRow
+		if err := rows.Scan(
+			&i.Pk,
+			&i.BlobKey,
+			&i.SizeBytes,
+			&i.Sha256,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const lockStudy = `-- name: LockStudy :one
