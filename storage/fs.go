@@ -44,6 +44,24 @@ func NewFS(root string) (*FS, error) {
 	return &FS{root: abs, uploads: uploads}, nil
 }
 
+// Check reports whether the store can serve: its root and uploads directory are still directories
+// (a volume unmounted or a root removed under a running server fails here, for /readyz).
+func (f *FS) Check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, dir := range []string{f.root, f.uploads} {
+		fi, err := os.Stat(dir)
+		if err == nil && !fi.IsDir() {
+			err = errors.New("not a directory")
+		}
+		if err != nil {
+			return fmt.Errorf("storage: check %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
 // Open returns a reader of length bytes of key starting at offset (length < 0: to the end). The reader
 // holds the file open, so an overwrite or delete meanwhile does not change what it reads.
 func (f *FS) Open(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error) {

@@ -232,3 +232,35 @@ func BenchmarkFSPut(b *testing.B) {
 		i++
 	}
 }
+
+func TestFSCheck(t *testing.T) {
+	tests := map[string]struct {
+		damage  func(root string) error
+		wantErr bool
+	}{
+		"healthy":         {damage: func(string) error { return nil }},
+		"root_removed":    {damage: os.RemoveAll, wantErr: true},
+		"uploads_removed": {damage: func(root string) error { return os.Remove(filepath.Join(root, ".uploads")) }, wantErr: true},
+		"uploads_not_dir": {damage: func(root string) error { return replaceWithFile(filepath.Join(root, ".uploads")) }, wantErr: true},
+		"root_is_a_file":  {damage: replaceWithFile, wantErr: true},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			s, root := newFS(t)
+			if err := tt.damage(root); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Check(t.Context()); (err != nil) != tt.wantErr {
+				t.Errorf("Check = %v, want error: %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// replaceWithFile removes the directory at path and puts a regular file in its place.
+func replaceWithFile(path string) error {
+	if err := os.RemoveAll(path); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte("not a directory"), 0o600)
+}

@@ -49,7 +49,7 @@ func routes(t *testing.T, args ...string) []users.Route {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { us.Close(context.Background()) })
-	r, err := newRouter(cfg, log, reg, store, dw, us)
+	r, err := newRouter(cfg, log, reg, store, blobs, dw, us)
 	if err != nil {
 		t.Fatal(err)
 	}

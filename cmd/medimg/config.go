@@ -136,7 +136,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs := flag.NewFlagSet("medimg", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: medimg [flags]\n       medimg user add|passwd|list [flags] (see medimg user --help)\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: medimg [flags]\n       medimg user add|passwd|list [flags] (see medimg user --help)\n       medimg blobs copy --to STORE [flags] (see medimg blobs --help)\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	c, finish := configFlags(fs, getenv)

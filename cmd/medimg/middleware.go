@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -152,14 +154,53 @@ func cors(origins string) gin.HandlerFunc {
 	}
 }
 
-// operations registers the endpoints for load balancers, Kubernetes and Prometheus.
-func operations(r gin.IRouter, pinger interface{ Ping(context.Context) error }) {
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+// checker is a dependency /readyz asks: the database (Ping) and the blob store (Check).
+type checker interface{ Check(context.Context) error }
+
+// checkFunc adapts a function, such as the database's Ping, to checker.
+type checkFunc func(context.Context) error
+
+// Check calls f.
+func (f checkFunc) Check(ctx context.Context) error { return f(ctx) }
+
+// operations registers the endpoints for load balancers, Kubernetes and Prometheus. /readyz asks
+// every named dependency at once, so that a replica that lost its database or its bucket is taken
+// out of the balancer; the reason names the ones that failed (the cause goes to the log only).
+func operations(r gin.IRouter, log *slog.Logger, deps map[string]checker, auth authModes) {
+	// auth says which credentials the server takes (local, oidc, local,oidc or none), so that a
+	// client such as the bundled viewer knows whether to show a sign-in form before it asks anything
+	// that would answer 401.
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok", "auth": auth.String()}) })
 	r.GET("/readyz", func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 		defer cancel()
-		if err := pinger.Ping(ctx); err != nil {
-			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "reason": "database does not answer"})
+		errs := make(map[string]error, len(deps))
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for name, dep := range deps {
+			wg.Go(func() {
+				err := dep.Check(ctx)
+				mu.Lock()
+				errs[name] = err
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		var failed []string
+		for name, err := range errs {
+			if err != nil {
+				log.WarnContext(ctx, "not ready", "dependency", name, "err", err)
+				failed = append(failed, name)
+			}
+		}
+		if len(failed) > 0 {
+			slices.Sort(failed)
+			verb := " does not answer"
+			if len(failed) > 1 {
+				verb = " do not answer"
+			}
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "failed": failed,
+				"reason": strings.Join(failed, " and ") + verb})
 			return
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ok"})

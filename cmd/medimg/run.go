@@ -27,10 +27,14 @@ import (
 
 // run is the whole program: configuration, wiring, serving, and shutdown when ctx ends. It prints
 // "medimg listening on http://ADDR" to stdout once it accepts connections (tests read the port).
-// "medimg user …" manages user accounts instead (see runUser).
+// "medimg user …" manages user accounts instead (see runUser), "medimg blobs …" the blob store (see
+// runBlobs).
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "user" {
 		return runUser(ctx, args[1:], getenv, stdin, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "blobs" {
+		return runBlobs(ctx, args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -78,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return err
 		}
 	}
-	handler, err := newRouter(cfg, log, reg, store, dw, us)
+	handler, err := newRouter(cfg, log, reg, store, blobs, dw, us)
 	if err != nil {
 		return err
 	}
@@ -136,17 +140,20 @@ func newServer(h http.Handler, log *slog.Logger) *http.Server {
 	}
 }
 
-// background runs the periodic clean-ups until ctx ends.
+// background runs the periodic clean-ups, at start-up and then hourly, until ctx ends. Every
+// replica runs them: each is safe to run anywhere at any time (see SweepOrphans and the README's
+// "Replicas").
 func background(ctx context.Context, log *slog.Logger, dw *dicomweb.Service, store *queries.Store) {
-	// Files left by a crash: only ones old enough not to belong to a store in flight elsewhere.
-	if n, err := dw.SweepOrphans(ctx, time.Hour); err != nil {
-		log.Warn("orphan sweep failed", "err", err)
-	} else if n > 0 {
-		log.Info("orphan sweep", "deleted", n)
-	}
 	tick := time.NewTicker(time.Hour)
 	defer tick.Stop()
 	for {
+		// Files left by a crash or a failed delete: only ones old enough not to belong to a store
+		// in flight on any replica.
+		if n, err := dw.SweepOrphans(ctx, time.Hour); err != nil && ctx.Err() == nil {
+			log.Warn("orphan sweep failed", "err", err)
+		} else if n > 0 {
+			log.Info("orphan sweep", "deleted", n)
+		}
 		if n, err := store.DeleteExpiredTokens(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			log.Warn("removing expired tokens failed", "err", err)
 		} else if n > 0 {
@@ -214,7 +221,7 @@ func openBlobs(ctx context.Context, spec string, log *slog.Logger) (storage.Stor
 }
 
 // newRouter builds the gin engine with its middleware, in order, and every route group.
-func newRouter(cfg config, log *slog.Logger, reg *prometheus.Registry, store *queries.Store, dw *dicomweb.Service, us *users.Service) (*gin.Engine, error) {
+func newRouter(cfg config, log *slog.Logger, reg *prometheus.Registry, store *queries.Store, blobs storage.Store, dw *dicomweb.Service, us *users.Service) (*gin.Engine, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.ContextWithFallback = true
@@ -239,7 +246,11 @@ func newRouter(cfg config, log *slog.Logger, reg *prometheus.Registry, store *qu
 		httperr.Write(c, log, &httperr.Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
 			Message: c.Request.Method + " is not allowed on " + c.Request.URL.Path})
 	})
-	operations(r, store)
+	deps := map[string]checker{"database": checkFunc(store.Ping)}
+	if c, ok := blobs.(checker); ok {
+		deps["blob store"] = c
+	}
+	operations(r, log, deps, cfg.auth)
 	if cfg.metricsListen == "" {
 		r.GET("/metrics", gin.WrapH(metricsHandler(reg)))
 	}

@@ -81,6 +81,12 @@ export async function signOut() {
   }
 }
 
+/** health returns the public /healthz answer: {status, auth} (auth: local, oidc, local,oidc or none). */
+export async function health() {
+  const resp = await fetch('/healthz', { cache: 'no-cache' });
+  return resp.json();
+}
+
 /** me returns the signed-in user ({username, role, …}); with --auth none, {username: "anonymous", role: "admin", auth: "none"}. */
 export function me() {
   return json('/users/me');

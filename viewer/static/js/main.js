@@ -93,13 +93,15 @@ async function render() {
 }
 
 /**
- * whoAmI asks the server who is signed in, but only with a token or when the server is known to
- * check no credentials (--auth none, remembered from an earlier answer): the 401 of a signed-out
- * tab would otherwise be logged in the console on every visit. A signed-out tab of an --auth none
- * server learns it at its first sign-in attempt (signin.js).
+ * whoAmI asks the server who is signed in. A signed-out tab first asks the public /healthz whether
+ * the server checks credentials at all (--auth none: then nobody signs in); asking /users/me
+ * without a token would answer 401, which the browser logs in the console on every visit.
  */
 async function whoAmI() {
-  if (!api.token() && !localStorage.getItem(AUTH_NONE_KEY)) return null;
+  if (!api.token() && !localStorage.getItem(AUTH_NONE_KEY)) {
+    const health = await api.health().catch(() => null);
+    if (!health || health.auth !== 'none') return null;
+  }
   try {
     const me = await api.me();
     signedIn(me);
