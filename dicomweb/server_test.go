@@ -20,7 +20,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/gin-gonic/gin"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/medimg/medimg/dicomweb"
@@ -70,6 +75,9 @@ func newServer(t testing.TB, engine string, cfg dicomweb.Config, wrap ...func(st
 		t.Fatal(err)
 	}
 	var blobs storage.Store = fs
+	if *benchBlobs == "s3" {
+		blobs = newBenchS3(t)
+	}
 	for _, w := range wrap {
 		blobs = w(blobs)
 	}
@@ -98,6 +106,30 @@ func newServer(t testing.TB, engine string, cfg dicomweb.Config, wrap ...func(st
 		signInForBenchmarks(t, ts.URL)
 	}
 	return &server{Server: ts, store: store, blobs: blobs, dir: dir, logs: logs}
+}
+
+// benchBlobs puts the blob store on an in-process S3 server (gofakes3 on loopback) instead of the
+// filesystem, to compare the two in the same run.
+var benchBlobs = flag.String("bench-blobs", "file", "blob store of the benchmark servers: file or s3 (in-process gofakes3)")
+
+// newBenchS3 is an S3 store on an in-process gofakes3 server with a bucket of its own.
+func newBenchS3(t testing.TB) storage.Store {
+	t.Helper()
+	srv := httptest.NewServer(gofakes3.New(s3mem.New(), gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
+	t.Cleanup(srv.Close)
+	client := s3.New(s3.Options{
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("bench", "bench", ""),
+		DisableLogOutputChecksumValidationSkipped: true,
+	})
+	if _, err := client.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := storage.NewS3(context.Background(), storage.S3Config{Bucket: "bench", Client: client, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
 
 // benchAuth runs the server behind the authentication middleware with --auth local and the audit
