@@ -40,21 +40,8 @@ func runBlobs(ctx context.Context, args []string, getenv func(string) string, st
 	from := fs.String("from", "", "copy: the store to copy from, file:DIR or s3://… (default: --blobs)")
 	to := fs.String("to", "", "copy: the store to copy to, file:DIR or s3://BUCKET[/PREFIX][?region=R&endpoint=URL&path-style=true]")
 	jobs := fs.Int("jobs", 4, "copy: how many files are copied at a time")
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fs.Usage()
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-			return nil
-		}
-		return errors.New("medimg blobs: want copy")
-	}
-	action, rest, err := parseInterleaved(fs, args[0], args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := finish(); err != nil {
+	action, rest, help, err := parseSubcommand(fs, finish, args, "copy")
+	if help || err != nil {
 		return err
 	}
 	if action != "copy" {

@@ -41,21 +41,8 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 	cfg, finish := configFlags(fs, getenv)
 	role := fs.String("role", "reader", "add: the role (sender, reader, editor, admin)")
 	email := fs.String("email", "", "add: the user's email address")
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fs.Usage()
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-			return nil
-		}
-		return errors.New("medimg user: want add, passwd or list")
-	}
-	action, names, err := parseInterleaved(fs, args[0], args[1:])
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := finish(); err != nil {
+	action, names, help, err := parseSubcommand(fs, finish, args, "add, passwd or list")
+	if help || err != nil {
 		return err
 	}
 	want := map[string]int{"add": 1, "passwd": 1, "list": 0}
@@ -108,6 +95,27 @@ func runUser(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintf(stdout, "password of %s changed; their sessions are ended\n", u.Username)
 	}
 	return nil
+}
+
+// parseSubcommand parses "ACTION [flags] [ARGS]" of a subcommand whose flags (the server's
+// configuration and its own) are on fs: no action prints the usage and is an error, -h prints it
+// (help), and the configuration is finished once the flags are read.
+func parseSubcommand(fs *flag.FlagSet, finish func() error, args []string, actions string) (action string, positional []string, help bool, err error) {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		fs.Usage()
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			return "", nil, true, nil
+		}
+		return "", nil, false, fmt.Errorf("%s: want %s", fs.Name(), actions)
+	}
+	action, positional, err = parseInterleaved(fs, args[0], args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return "", nil, true, nil
+	}
+	if err == nil {
+		err = finish()
+	}
+	return action, positional, false, err
 }
 
 // parseInterleaved parses flags placed before and after the positional arguments.
