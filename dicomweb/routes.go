@@ -16,6 +16,9 @@ func (s *Service) URIRoutes(r gin.IRouter) {
 func (s *Service) Routes(r gin.IRouter) {
 	h := func(fn func(c *gin.Context) error) gin.HandlerFunc { return httperr.Handle(s.log, fn) }
 
+	// Retrieve Capabilities (PS3.18), in JSON: built once, from the tables the handlers use.
+	r.GET("", h(retrieveCapabilities(capabilitiesJSON())))
+
 	// Retrieve (PS3.18 §10.4): instances, metadata, frames, bulk data.
 	r.GET("/studies/:study", h(s.retrieveInstances))
 	r.GET("/studies/:study/series/:series", h(s.retrieveInstances))

@@ -59,6 +59,8 @@ func AccessTable() Table {
 
 		"GET /wado": {Roles: readers, Action: ActionRetrieve},
 
+		"GET /dicomweb": {Roles: readers}, // the capabilities: what the server supports, no patient data
+
 		"POST /dicomweb/studies":                                             {Roles: storers, Action: ActionStore},
 		"POST /dicomweb/studies/:study":                                      {Roles: storers, Action: ActionStore},
 		"DELETE /dicomweb/studies/:study":                                    {Roles: editors, Action: ActionDelete},
