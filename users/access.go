@@ -41,6 +41,7 @@ func AccessTable() Table {
 		"GET /metrics":      {Roles: admins},
 		"GET /":             {Public: true}, // redirects to the viewer
 		"GET /viewer/*path": {Public: true}, // the viewer's static files: it signs in through the API
+		"GET /openapi.json": {Public: true}, // the API's description
 
 		"POST /auth/token":  {Public: true, Action: ActionSignIn},
 		"POST /auth/logout": {Action: ActionSignOut},

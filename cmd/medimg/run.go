@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/medimg/medimg/apidoc"
 	"github.com/medimg/medimg/dicomweb"
 	"github.com/medimg/medimg/internal/httperr"
 	"github.com/medimg/medimg/migrations"
@@ -260,6 +261,7 @@ func newRouter(cfg config, log *slog.Logger, reg *prometheus.Registry, store *qu
 	}
 	r.GET("/viewer/*path", gin.WrapH(vh))
 	r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/viewer/") })
+	r.GET("/openapi.json", apidoc.Serve)
 	us.Routes(r)
 	dw.Routes(r.Group("/dicomweb"))
 	dw.URIRoutes(r.Group("/wado"))
