@@ -79,8 +79,10 @@ func (s *Service) render(ctx context.Context, rs *renderSource, n int, opts pixe
 		key += fmt.Sprintf("|%g|%g|%s", w.Center, w.Width, w.Function)
 	}
 	if b, ok := s.rendered.get(key); ok {
+		s.metrics.renderCache.WithLabelValues("hit").Inc()
 		return b, nil
 	}
+	s.metrics.renderCache.WithLabelValues("miss").Inc()
 	select {
 	case s.renderSlots <- struct{}{}:
 		defer func() { <-s.renderSlots }()

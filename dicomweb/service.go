@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -74,23 +75,35 @@ func New(cfg Config, store *queries.Store, blobs storage.Store, log *slog.Logger
 type metrics struct {
 	stowInstances *prometheus.CounterVec
 	stowBytes     prometheus.Counter
+	renderCache   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		stowInstances: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "medimg_stow_instances_total",
-			Help: "Instances received by STOW-RS, by result (stored, failed).",
-		}, []string{"result"}),
+			Help: "Instances received by STOW-RS, by result (stored, failed) and reason (stored, or the Failure Reason: " + strings.Join(reasonNames, ", ") + ").",
+		}, []string{"result", "reason"}),
 		stowBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "medimg_stow_bytes_total",
 			Help: "Bytes of DICOM objects stored by STOW-RS.",
 		}),
+		renderCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "medimg_render_cache_requests_total",
+			Help: "Lookups in the cache of rendered images and thumbnails, by result (hit, miss).",
+		}, []string{"result"}),
 	}
-	for _, c := range []prometheus.Collector{m.stowInstances, m.stowBytes} {
+	for _, c := range []prometheus.Collector{m.stowInstances, m.stowBytes, m.renderCache} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("dicomweb: register metrics: %w", err)
 		}
 	}
+	// Every bounded label value exists from the start, so that a rate is 0 rather than absent.
+	m.stowInstances.WithLabelValues("stored", "stored")
+	for _, r := range reasonNames {
+		m.stowInstances.WithLabelValues("failed", r)
+	}
+	m.renderCache.WithLabelValues("hit")
+	m.renderCache.WithLabelValues("miss")
 	return m, nil
 }

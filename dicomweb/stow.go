@@ -30,6 +30,18 @@ const (
 	reasonDuplicate        = 0x0111 // the SOP Instance UID is already stored (--on-duplicate=reject)
 )
 
+// reasonName names a Failure Reason in the reason label of medimg_stow_instances_total.
+var reasonName = map[uint16]string{
+	reasonOutOfResources:   "out_of_resources",
+	reasonDoesNotConform:   "does_not_conform",
+	reasonCannotUnderstand: "cannot_understand",
+	reasonProcessing:       "processing",
+	reasonDuplicate:        "duplicate",
+}
+
+// reasonNames are the values of reasonName, sorted.
+var reasonNames = []string{"cannot_understand", "does_not_conform", "duplicate", "out_of_resources", "processing"}
+
 // storeResult is the outcome of one part.
 type storeResult struct {
 	classUID, instanceUID, studyUID, seriesUID string
@@ -133,9 +145,13 @@ func (s *Service) storeParts(ctx context.Context, mr *multipart.Reader, targetSt
 		}
 		if res.reason != 0 {
 			res.message = fmt.Sprintf("part %d: %s", i, res.message)
-			s.metrics.stowInstances.WithLabelValues("failed").Inc()
+			name, ok := reasonName[res.reason]
+			if !ok {
+				name = "processing" // never a raw code: the label's values stay the listed ones
+			}
+			s.metrics.stowInstances.WithLabelValues("failed", name).Inc()
 		} else {
-			s.metrics.stowInstances.WithLabelValues("stored").Inc()
+			s.metrics.stowInstances.WithLabelValues("stored", "stored").Inc()
 		}
 		results = append(results, res)
 		if err != nil {

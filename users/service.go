@@ -150,6 +150,12 @@ func newMetrics(reg prometheus.Registerer) (*authMetrics, error) {
 			return nil, fmt.Errorf("users: register metrics: %w", err)
 		}
 	}
+	// Every result has its series from the start, so that a rate is 0 rather than absent.
+	for _, r := range []string{"success", "failure", "throttled"} {
+		m.signIns.WithLabelValues(r)
+	}
+	m.audit.WithLabelValues("written")
+	m.audit.WithLabelValues("dropped")
 	return m, nil
 }
 

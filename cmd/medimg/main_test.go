@@ -218,7 +218,7 @@ func TestStoreSurvivesRestart(t *testing.T) {
 			t.Errorf("/readyz = %d", code)
 		}
 		_, metrics := srv.get(t, "/metrics")
-		for _, want := range []string{`medimg_stow_instances_total{result="stored"} 7`, `medimg_http_requests_total{code="200",method="POST",route="/dicomweb/studies"} 1`, "go_goroutines"} {
+		for _, want := range []string{`medimg_stow_instances_total{reason="stored",result="stored"} 7`, `medimg_http_requests_total{code="200",method="POST",route="/dicomweb/studies"} 1`, "go_goroutines"} {
 			if !strings.Contains(metrics, want) {
 				t.Errorf("/metrics lacks %s", want)
 			}

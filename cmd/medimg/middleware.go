@@ -83,6 +83,7 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	dicomweb *dicomwebMetrics
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
@@ -102,6 +103,10 @@ func newHTTPMetrics(reg prometheus.Registerer) (*httpMetrics, error) {
 			return nil, fmt.Errorf("register HTTP metrics: %w", err)
 		}
 	}
+	var err error
+	if m.dicomweb, err = newDICOMwebMetrics(reg); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -114,8 +119,10 @@ func (m *httpMetrics) middleware() gin.HandlerFunc {
 			route = "unmatched"
 		}
 		code := strconv.Itoa(c.Writer.Status())
+		seconds := time.Since(start).Seconds()
 		m.requests.WithLabelValues(route, c.Request.Method, code).Inc()
-		m.duration.WithLabelValues(route, c.Request.Method, code).Observe(time.Since(start).Seconds())
+		m.duration.WithLabelValues(route, c.Request.Method, code).Observe(seconds)
+		m.dicomweb.observe(c, route, seconds)
 	}
 }
 

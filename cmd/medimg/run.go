@@ -22,6 +22,7 @@ import (
 	"github.com/medimg/medimg/migrations"
 	"github.com/medimg/medimg/queries"
 	"github.com/medimg/medimg/storage"
+	"github.com/medimg/medimg/storage/metered"
 	"github.com/medimg/medimg/users"
 	"github.com/medimg/medimg/viewer"
 )
@@ -51,13 +52,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	defer store.Close()
-	blobs, err := openBlobs(ctx, cfg.blobs, log)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newPoolCollector(store.PoolStats, store.Engine() != queries.SQLite))
+	opened, err := openBlobs(ctx, cfg.blobs, log)
 	if err != nil {
 		return err
 	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	blobs, err := metered.New(opened, reg)
+	if err != nil {
+		return err
+	}
 	dw, err := dicomweb.New(dicomweb.Config{
 		PublicURL:      cfg.publicURL,
 		MaxUploadBytes: cfg.maxUploadBytes,
@@ -266,6 +271,9 @@ func newRouter(cfg config, log *slog.Logger, reg *prometheus.Registry, store *qu
 	dw.Routes(r.Group("/dicomweb"))
 	dw.URIRoutes(r.Group("/wado"))
 	if err := access.CheckRoutes(routesOf(r)); err != nil {
+		return nil, err
+	}
+	if err := checkTransactions(r); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// transactions names the DICOMweb transaction of every DICOMweb and WADO-URI route, by method and
+// route template: the one table the transaction label comes from. checkTransactions fails the
+// start-up when a route is missing, so a new route cannot go unmeasured.
+var transactions = map[string]string{
+	"POST /dicomweb/studies":        "store",
+	"POST /dicomweb/studies/:study": "store",
+
+	"GET /dicomweb/studies":                                           "search_studies",
+	"GET /dicomweb/series":                                            "search_series",
+	"GET /dicomweb/studies/:study/series":                             "search_series",
+	"GET /dicomweb/instances":                                         "search_instances",
+	"GET /dicomweb/studies/:study/instances":                          "search_instances",
+	"GET /dicomweb/studies/:study/series/:series/instances":           "search_instances",
+	"GET /dicomweb/studies/:study":                                    "retrieve_instances",
+	"GET /dicomweb/studies/:study/series/:series":                     "retrieve_instances",
+	"GET /dicomweb/studies/:study/series/:series/instances/:instance": "retrieve_instances",
+
+	"GET /dicomweb/studies/:study/metadata":                                          "retrieve_metadata",
+	"GET /dicomweb/studies/:study/series/:series/metadata":                           "retrieve_metadata",
+	"GET /dicomweb/studies/:study/series/:series/instances/:instance/metadata":       "retrieve_metadata",
+	"GET /dicomweb/studies/:study/series/:series/instances/:instance/frames/:frames": "retrieve_frames",
+	"GET /dicomweb/studies/:study/series/:series/instances/:instance/bulkdata/*path": "retrieve_bulkdata",
+
+	"GET /dicomweb/studies/:study/rendered":                                                    "retrieve_rendered",
+	"GET /dicomweb/studies/:study/series/:series/rendered":                                     "retrieve_rendered",
+	"GET /dicomweb/studies/:study/series/:series/instances/:instance/rendered":                 "retrieve_rendered",
+	"GET /dicomweb/studies/:study/series/:series/instances/:instance/frames/:frames/rendered":  "retrieve_rendered",
+	"GET /dicomweb/studies/:study/thumbnail":                                                   "retrieve_thumbnail",
+	"GET /dicomweb/studies/:study/series/:series/thumbnail":                                    "retrieve_thumbnail",
+	"GET /dicomweb/studies/:study/series/:series/instances/:instance/thumbnail":                "retrieve_thumbnail",
+	"GET /dicomweb/studies/:study/series/:series/instances/:instance/frames/:frames/thumbnail": "retrieve_thumbnail",
+
+	"DELETE /dicomweb/studies/:study":                                    "delete",
+	"DELETE /dicomweb/studies/:study/series/:series":                     "delete",
+	"DELETE /dicomweb/studies/:study/series/:series/instances/:instance": "delete",
+
+	"GET /wado": "wado_uri",
+}
+
+// checkTransactions reports the DICOMweb and WADO-URI routes that transactions does not name.
+func checkTransactions(r *gin.Engine) error {
+	var missing []string
+	for _, ri := range r.Routes() {
+		if !strings.HasPrefix(ri.Path, "/dicomweb") && ri.Path != "/wado" {
+			continue
+		}
+		if _, ok := transactions[ri.Method+" "+ri.Path]; !ok {
+			missing = append(missing, ri.Method+" "+ri.Path)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("routes without a DICOMweb transaction for their metrics: %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// dicomwebMetrics are the request metrics of every DICOMweb transaction: a handful of series per
+// transaction an operator can read without knowing the route templates.
+type dicomwebMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	bytes    *prometheus.CounterVec
+}
+
+func newDICOMwebMetrics(reg prometheus.Registerer) (*dicomwebMetrics, error) {
+	m := &dicomwebMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "medimg_dicomweb_requests_total",
+			Help: "DICOMweb requests by transaction and status code.",
+		}, []string{"transaction", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "medimg_dicomweb_request_duration_seconds",
+			Help:    "DICOMweb request duration by transaction, until the last byte of the response is written.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120},
+		}, []string{"transaction"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "medimg_dicomweb_response_bytes_total",
+			Help: "Bytes of DICOMweb response bodies by transaction.",
+		}, []string{"transaction"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.bytes} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register DICOMweb metrics: %w", err)
+		}
+	}
+	// Every transaction has its series from the start, so that a rate is 0 rather than absent.
+	for _, tx := range transactions {
+		m.duration.WithLabelValues(tx)
+		m.bytes.WithLabelValues(tx)
+	}
+	return m, nil
+}
+
+// observe records a finished request of the route template route; other routes are ignored.
+func (m *dicomwebMetrics) observe(c *gin.Context, route string, seconds float64) {
+	tx, ok := transactions[c.Request.Method+" "+route]
+	if !ok {
+		return
+	}
+	m.requests.WithLabelValues(tx, strconv.Itoa(c.Writer.Status())).Inc()
+	m.duration.WithLabelValues(tx).Observe(seconds)
+	if n := c.Writer.Size(); n > 0 {
+		m.bytes.WithLabelValues(tx).Add(float64(n))
+	}
+}
+
+// poolStats is what poolCollector reads: queries.Store.PoolStats.
+type poolStats func() (read, write sql.DBStats)
+
+// poolCollector exports the database connection pools, read at scrape time. On PostgreSQL the
+// readers and the writer share one pool, exported once as pool="shared" so that sums stay right.
+type poolCollector struct {
+	stats  poolStats
+	shared bool
+
+	open, inUse, idle, max, waits, waitSeconds *prometheus.Desc
+}
+
+func newPoolCollector(stats poolStats, shared bool) *poolCollector {
+	d := func(name, help string) *prometheus.Desc {
+		return prometheus.NewDesc("medimg_db_"+name, help, []string{"pool"}, nil)
+	}
+	return &poolCollector{stats: stats, shared: shared,
+		open:        d("connections_open", "Open database connections, by pool (read, write; shared on PostgreSQL)."),
+		inUse:       d("connections_in_use", "Database connections in use, by pool."),
+		idle:        d("connections_idle", "Idle database connections, by pool."),
+		max:         d("connections_max", "Maximum open database connections, by pool."),
+		waits:       d("wait_total", "Waits for a free database connection, by pool."),
+		waitSeconds: d("wait_seconds_total", "Time spent waiting for a free database connection, by pool."),
+	}
+}
+
+// Describe sends every descriptor.
+func (p *poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{p.open, p.inUse, p.idle, p.max, p.waits, p.waitSeconds} {
+		ch <- d
+	}
+}
+
+// Collect reads the pools now.
+func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
+	read, write := p.stats()
+	pools := map[string]sql.DBStats{"read": read, "write": write}
+	if p.shared {
+		pools = map[string]sql.DBStats{"shared": write}
+	}
+	for name, s := range pools {
+		g := func(d *prometheus.Desc, v float64) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, name)
+		}
+		g(p.open, float64(s.OpenConnections))
+		g(p.inUse, float64(s.InUse))
+		g(p.idle, float64(s.Idle))
+		g(p.max, float64(s.MaxOpenConnections))
+		ch <- prometheus.MustNewConstMetric(p.waits, prometheus.CounterValue, float64(s.WaitCount), name)
+		ch <- prometheus.MustNewConstMetric(p.waitSeconds, prometheus.CounterValue, s.WaitDuration.Seconds(), name)
+	}
+}
