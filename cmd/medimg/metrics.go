@@ -17,6 +17,7 @@ var transactions = map[string]string{
 	"POST /dicomweb/studies":        "store",
 	"POST /dicomweb/studies/:study": "store",
 
+	"GET /dicomweb":                                                   "capabilities",
 	"GET /dicomweb/studies":                                           "search_studies",
 	"GET /dicomweb/series":                                            "search_series",
 	"GET /dicomweb/studies/:study/series":                             "search_series",
