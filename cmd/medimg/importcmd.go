@@ -168,11 +168,12 @@ func (i *importer) run(ctx context.Context) (*importSummary, error) {
 	sum := &importSummary{}
 	begin := time.Now()
 	defer func() { sum.elapsed = time.Since(begin) }()
-	err := walkSources(i.paths, func(s source) error {
+	closeZips, err := walkSources(i.paths, func(s source) error {
 		sum.total++
 		sum.totalBytes += s.size
 		return ctx.Err()
 	})
+	closeZips()
 	if err != nil {
 		return sum, err
 	}
@@ -220,7 +221,7 @@ func (i *importer) run(ctx context.Context) (*importSummary, error) {
 		}()
 	}
 	stopProgress := i.showProgress(sum, &done, &doneSize)
-	walkErr := walkSources(i.paths, func(s source) error {
+	closeZips, walkErr := walkSources(i.paths, func(s source) error {
 		select {
 		case work <- s:
 			return nil
@@ -230,6 +231,7 @@ func (i *importer) run(ctx context.Context) (*importSummary, error) {
 	})
 	close(work)
 	wg.Wait()
+	closeZips()
 	stopProgress()
 	if ctx.Err() != nil {
 		sum.interrupted = true
@@ -301,8 +303,15 @@ func peekHeader(r io.Reader) (*part10.Header, io.Reader, importOutcome, error) {
 }
 
 // walkSources calls fn for every file under paths, in order: files of folders recursively, and
-// the entries of ZIP files (by their ".zip" name), which are read as streams.
-func walkSources(paths []string, fn func(source) error) error {
+// the entries of ZIP files (by their ".zip" name), which are read as streams. The ZIP files stay
+// open, for the entries handed out, until the returned closer is called (also after an error).
+func walkSources(paths []string, fn func(source) error) (closeZips func(), err error) {
+	var zips []io.Closer
+	closeZips = func() {
+		for _, z := range zips {
+			z.Close()
+		}
+	}
 	for _, root := range paths {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -312,7 +321,12 @@ func walkSources(paths []string, fn func(source) error) error {
 				return nil
 			}
 			if strings.EqualFold(filepath.Ext(path), ".zip") {
-				return walkZip(path, fn)
+				zr, err := zip.OpenReader(path)
+				if err != nil {
+					return fmt.Errorf("%s: %w", path, err)
+				}
+				zips = append(zips, zr)
+				return walkZip(path, &zr.Reader, fn)
 			}
 			info, err := d.Info()
 			if err != nil {
@@ -321,68 +335,23 @@ func walkSources(paths []string, fn func(source) error) error {
 			return fn(source{name: path, size: info.Size(), open: func() (io.ReadCloser, error) { return os.Open(path) }})
 		})
 		if err != nil {
-			return err
+			return closeZips, err
 		}
 	}
-	return nil
+	return closeZips, nil
 }
 
-// walkZip calls fn for every file in the ZIP archive at path. The archive stays open until the
-// last entry opened from it is closed.
-func walkZip(path string, fn func(source) error) error {
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	refs := &zipRefs{zr: zr, n: 1}
-	defer refs.release()
+// walkZip calls fn for every file in the ZIP archive zr, read from path.
+func walkZip(path string, zr *zip.Reader, fn func(source) error) error {
 	for _, f := range zr.File {
 		if f.FileInfo().IsDir() {
 			continue
 		}
-		s := source{name: path + "!" + f.Name, size: int64(f.UncompressedSize64), open: func() (io.ReadCloser, error) {
-			refs.acquire()
-			rc, err := f.Open()
-			if err != nil {
-				refs.release()
-				return nil, err
-			}
-			return &zipEntry{ReadCloser: rc, refs: refs}, nil
-		}}
-		if err := fn(s); err != nil {
+		if err := fn(source{name: path + "!" + f.Name, size: int64(f.UncompressedSize64), open: f.Open}); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// zipRefs closes a ZIP archive once the walk and every entry opened from it are done with it.
-type zipRefs struct {
-	mu sync.Mutex
-	zr *zip.ReadCloser
-	n  int
-}
-
-func (z *zipRefs) acquire() { z.mu.Lock(); z.n++; z.mu.Unlock() }
-
-func (z *zipRefs) release() {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	if z.n--; z.n == 0 {
-		z.zr.Close()
-	}
-}
-
-type zipEntry struct {
-	io.ReadCloser
-	refs *zipRefs
-	once sync.Once
-}
-
-func (e *zipEntry) Close() error {
-	err := e.ReadCloser.Close()
-	e.once.Do(e.refs.release)
-	return err
 }
 
 // showProgress prints a line every i.every until the returned function is called, which prints
