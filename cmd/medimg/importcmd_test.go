@@ -26,7 +26,7 @@ import (
 var benchImport = flag.Bool("bench-import", false, "run TestBenchmarkImport: medimg import straight into the stores against STOW over loopback (--to, 4 jobs)")
 
 // importTree writes the real test files into a folder tree: two at the top, two in a subfolder,
-// two in a ZIP, and a text file. It returns the root and the stored files by SOP Instance UID.
+// two in a ZIP, a text file and a DICOMDIR. It returns the root and the stored files by SOP Instance UID.
 func importTree(t *testing.T) (root string, byUID map[string]*ingest.Instance, data map[string][]byte) {
 	t.Helper()
 	root = t.TempDir()
@@ -61,6 +61,8 @@ func importTree(t *testing.T) (root string, byUID map[string]*ingest.Instance, d
 	zw.Close()
 	write(filepath.Join(root, "archive.zip"), zipped.Bytes())
 	write(filepath.Join(root, "README.txt"), []byte("not an image"))
+	// Stands in for a DICOMDIR: only its SOP Class in the meta group matters to import.
+	write(filepath.Join(root, "DICOMDIR"), generated(t, dicomgen.Spec{SOPClassUID: mediaStorageDirectory}))
 	return root, byUID, data
 }
 
@@ -108,8 +110,8 @@ func TestImport(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantSummary(t, summary, fmt.Sprintf("%d stored", n), fmt.Sprintf(", %d already stored", 6-n), "1 not DICOM", "0 failed")
-		if !strings.Contains(progress, "imported 7/7 files") {
+		wantSummary(t, summary, fmt.Sprintf("%d stored", n), fmt.Sprintf(", %d already stored", 6-n), "1 not DICOM", "0 failed", "1 DICOMDIR skipped")
+		if !strings.Contains(progress, "imported 8/8 files") {
 			t.Errorf("no final progress line:\n%s", progress)
 		}
 		summary, _, err = runImportCmd(t, "--database", dsn, "--blobs", blobs, root)
