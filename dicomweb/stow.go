@@ -181,6 +181,11 @@ func (s *Service) storePart(ctx context.Context, part *multipart.Part, targetStu
 		return storeResult{reason: reasonCannotUnderstand,
 			message: fmt.Sprintf("media type %s; every part must be application/dicom", clip.String(part.ContentType))}, nil
 	}
+	return s.storeObject(ctx, part, targetStudy)
+}
+
+// storeObject stores one Part 10 object read from r (see storePart); an error means r broke.
+func (s *Service) storeObject(ctx context.Context, r io.Reader, targetStudy string) (storeResult, error) {
 	up, err := s.blobs.NewUpload(ctx)
 	if err != nil {
 		s.log.ErrorContext(ctx, "stow: blob upload", "err", err)
@@ -188,7 +193,7 @@ func (s *Service) storePart(ctx context.Context, part *multipart.Part, targetStu
 	}
 	defer up.Abort()
 	hash := sha256.New()
-	n, err := copyPooled(io.MultiWriter(uploadWriter{up}, hash), part)
+	n, err := copyPooled(io.MultiWriter(uploadWriter{up}, hash), r)
 	if err != nil {
 		var we writeError
 		if errors.As(err, &we) {

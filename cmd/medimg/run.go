@@ -30,13 +30,16 @@ import (
 // run is the whole program: configuration, wiring, serving, and shutdown when ctx ends. It prints
 // "medimg listening on http://ADDR" to stdout once it accepts connections (tests read the port).
 // "medimg user …" manages user accounts instead (see runUser), "medimg blobs …" the blob store (see
-// runBlobs).
+// runBlobs), "medimg import …" loads files into the stores (see runImport).
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "user" {
 		return runUser(ctx, args[1:], getenv, stdin, stdout, stderr)
 	}
 	if len(args) > 0 && args[0] == "blobs" {
 		return runBlobs(ctx, args[1:], getenv, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "import" {
+		return runImport(ctx, args[1:], getenv, stdout, stderr)
 	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
