@@ -181,7 +181,7 @@ func pixelFormat(metadata, transferSyntax string) (pixels.Format, error) {
 	str := func(tag string) string {
 		var s string
 		if v := md[tag].Value; len(v) > 0 {
-			json.Unmarshal(v[0], &s)
+			_ = json.Unmarshal(v[0], &s) // not a string: treated as absent
 		}
 		return strings.TrimSpace(s)
 	}

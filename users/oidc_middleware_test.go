@@ -8,8 +8,8 @@ import (
 // TestLocalAndOIDC runs --auth local,oidc through the middleware: the identity provider's JWTs and
 // medimg's own credentials side by side.
 func TestLocalAndOIDC(t *testing.T) {
-	key := newIdPRSAKey(t, "k1")
-	idp := startIdP(t, key)
+	key := newIDPRSAKey(t, "k1")
+	idp := startIDP(t, key)
 	clock := newOIDCClock()
 	h := newHarness(t, queriesSQLite(t), func(c *Config) {
 		c.OIDC = &OIDCConfig{Issuer: idp.issuer, Audience: "medimg", RolesClaim: "realm_access.roles", Now: clock.Now}
@@ -50,8 +50,8 @@ func TestLocalAndOIDC(t *testing.T) {
 }
 
 func TestOIDCProviderDown(t *testing.T) {
-	key := newIdPRSAKey(t, "k1")
-	idp := startIdP(t, key)
+	key := newIDPRSAKey(t, "k1")
+	idp := startIDP(t, key)
 	clock := newOIDCClock()
 	h := newHarness(t, queriesSQLite(t), func(c *Config) {
 		c.Local = false

@@ -57,7 +57,7 @@ type idpKey struct {
 	private crypto.Signer
 }
 
-func newIdPRSAKey(t testing.TB, kid string) idpKey {
+func newIDPRSAKey(t testing.TB, kid string) idpKey {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -66,7 +66,7 @@ func newIdPRSAKey(t testing.TB, kid string) idpKey {
 	return idpKey{kid: kid, alg: jose.RS256, private: k}
 }
 
-func newIdPECKey(t testing.TB, kid string) idpKey {
+func newIDPECKey(t testing.TB, kid string) idpKey {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -97,8 +97,8 @@ func (k idpKey) sign(t testing.TB, claims map[string]any) string {
 // idpRealm is the path of the test issuer, as in Keycloak.
 const idpRealm = "/realms/hospital"
 
-// testIdP is an identity provider: a discovery document and a JWKS, counting requests.
-type testIdP struct {
+// testIDP is an identity provider: a discovery document and a JWKS, counting requests.
+type testIDP struct {
 	issuer      string
 	discoveries atomic.Int32
 	jwksFetches atomic.Int32
@@ -108,7 +108,7 @@ type testIdP struct {
 	jwksStatus int // an error status for the JWKS, or 0
 }
 
-func (p *testIdP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p *testIDP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	path, ok := strings.CutPrefix(r.URL.Path, idpRealm)
 	switch {
@@ -135,7 +135,7 @@ func (p *testIdP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // publish replaces the JWKS by the public halves of keys.
-func (p *testIdP) publish(keys ...idpKey) {
+func (p *testIDP) publish(keys ...idpKey) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.keys = nil
@@ -144,15 +144,15 @@ func (p *testIdP) publish(keys ...idpKey) {
 	}
 }
 
-func (p *testIdP) failJWKS(status int) {
+func (p *testIDP) failJWKS(status int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.jwksStatus = status
 }
 
-// startIdP serves an identity provider publishing keys.
-func startIdP(t testing.TB, keys ...idpKey) *testIdP {
-	p := &testIdP{}
+// startIDP serves an identity provider publishing keys.
+func startIDP(t testing.TB, keys ...idpKey) *testIDP {
+	p := &testIDP{}
 	srv := httptest.NewUnstartedServer(p)
 	p.issuer = "http://" + srv.Listener.Addr().String() + idpRealm
 	srv.Start()
@@ -163,7 +163,7 @@ func startIdP(t testing.TB, keys ...idpKey) *testIdP {
 
 // claims returns the claims of a valid token of p for medimg, with edits applied; a nil value
 // removes the claim.
-func (p *testIdP) claims(edits map[string]any) map[string]any {
+func (p *testIDP) claims(edits map[string]any) map[string]any {
 	c := map[string]any{
 		"iss":                p.issuer,
 		"aud":                []string{"account", "medimg"},
@@ -248,7 +248,7 @@ func TestNewOIDC(t *testing.T) {
 		})
 	}
 	t.Run("defaults the roles claim, client and clock without touching the network", func(t *testing.T) {
-		idp := startIdP(t)
+		idp := startIDP(t)
 		o, err := NewOIDC(OIDCConfig{Issuer: idp.issuer, Audience: "medimg"})
 		if err != nil {
 			t.Fatal(err)
@@ -263,8 +263,8 @@ func TestNewOIDC(t *testing.T) {
 }
 
 func TestOIDCAuthenticate(t *testing.T) {
-	rsaKey, ecKey := newIdPRSAKey(t, "rsa-2026"), newIdPECKey(t, "ec-2026")
-	idp := startIdP(t, rsaKey, ecKey)
+	rsaKey, ecKey := newIDPRSAKey(t, "rsa-2026"), newIDPECKey(t, "ec-2026")
+	idp := startIDP(t, rsaKey, ecKey)
 	for _, tc := range []struct {
 		name       string
 		rolesClaim string
@@ -352,8 +352,8 @@ func TestOIDCAuthenticate(t *testing.T) {
 }
 
 func TestOIDCAuthenticateRefuses(t *testing.T) {
-	key := newIdPRSAKey(t, "rsa-2026")
-	idp := startIdP(t, key)
+	key := newIDPRSAKey(t, "rsa-2026")
+	idp := startIDP(t, key)
 	o := newTestOIDC(t, idp.issuer, "realm_access.roles", newOIDCClock())
 	valid := key.sign(t, idp.claims(nil))
 	signed := func(edits map[string]any) func(*testing.T) string {
@@ -372,10 +372,10 @@ func TestOIDCAuthenticateRefuses(t *testing.T) {
 		{"a token not valid for two more minutes", signed(map[string]any{"nbf": oidcEpoch.Add(2 * time.Minute).Unix()}), ErrInvalidCredentials},
 		{"a token from another issuer", signed(map[string]any{"iss": "https://evil.example.org/realms/hospital"}), ErrInvalidCredentials},
 		{"a token signed by a key not in the JWKS", func(t *testing.T) string {
-			return newIdPRSAKey(t, "rsa-unknown").sign(t, idp.claims(nil))
+			return newIDPRSAKey(t, "rsa-unknown").sign(t, idp.claims(nil))
 		}, ErrInvalidCredentials},
 		{"a token signed by another key under a published kid", func(t *testing.T) string {
-			return newIdPRSAKey(t, key.kid).sign(t, idp.claims(nil))
+			return newIDPRSAKey(t, key.kid).sign(t, idp.claims(nil))
 		}, ErrInvalidCredentials},
 		{"a token whose payload was altered after signing", func(t *testing.T) string {
 			parts := strings.Split(valid, ".")
@@ -435,14 +435,14 @@ func TestOIDCAuthenticateRefuses(t *testing.T) {
 }
 
 func TestOIDCKeyRotation(t *testing.T) {
-	old := newIdPRSAKey(t, "2026-01")
-	idp := startIdP(t, old)
+	old := newIDPRSAKey(t, "2026-01")
+	idp := startIDP(t, old)
 	o := newTestOIDC(t, idp.issuer, "realm_access.roles", newOIDCClock())
 	oldToken := old.sign(t, idp.claims(nil))
 	if _, err := o.Authenticate(t.Context(), oldToken); err != nil {
 		t.Fatalf("before the rotation: %v", err)
 	}
-	next := newIdPECKey(t, "2026-03")
+	next := newIDPECKey(t, "2026-03")
 	idp.publish(next)
 	fetches := idp.jwksFetches.Load()
 
@@ -463,7 +463,7 @@ func TestOIDCKeyRotation(t *testing.T) {
 
 func TestOIDCDiscovery(t *testing.T) {
 	t.Run("a malformed token is refused without contacting the provider", func(t *testing.T) {
-		idp := startIdP(t, newIdPECKey(t, "ec"))
+		idp := startIDP(t, newIDPECKey(t, "ec"))
 		o := newTestOIDC(t, idp.issuer, "", newOIDCClock())
 		p, err := o.Authenticate(t.Context(), b64(`{"alg":"none"}`)+"."+b64(`{"roles":"admin"}`)+".")
 		checkOIDCError(t, p, err, ErrInvalidCredentials)
@@ -473,8 +473,8 @@ func TestOIDCDiscovery(t *testing.T) {
 	})
 
 	t.Run("concurrent first requests share one discovery", func(t *testing.T) {
-		key := newIdPECKey(t, "ec")
-		idp := startIdP(t, key)
+		key := newIDPECKey(t, "ec")
+		idp := startIDP(t, key)
 		o := newTestOIDC(t, idp.issuer, "realm_access.roles", newOIDCClock())
 		token := key.sign(t, idp.claims(nil))
 		var wg sync.WaitGroup
@@ -499,8 +499,8 @@ func TestOIDCDiscovery(t *testing.T) {
 		}
 		addr := ln.Addr().String()
 		ln.Close()
-		key := newIdPRSAKey(t, "rsa")
-		idp := &testIdP{issuer: "http://" + addr + idpRealm}
+		key := newIDPRSAKey(t, "rsa")
+		idp := &testIDP{issuer: "http://" + addr + idpRealm}
 		idp.publish(key)
 		clock := newOIDCClock()
 		o := newTestOIDC(t, idp.issuer, "realm_access.roles", clock)
@@ -539,8 +539,8 @@ func TestOIDCDiscovery(t *testing.T) {
 	})
 
 	t.Run("a key set that cannot be fetched is unavailable until it can", func(t *testing.T) {
-		key := newIdPRSAKey(t, "rsa")
-		idp := startIdP(t, key)
+		key := newIDPRSAKey(t, "rsa")
+		idp := startIDP(t, key)
 		idp.failJWKS(http.StatusServiceUnavailable)
 		o := newTestOIDC(t, idp.issuer, "realm_access.roles", newOIDCClock())
 		token := key.sign(t, idp.claims(nil))
@@ -556,7 +556,7 @@ func TestOIDCDiscovery(t *testing.T) {
 }
 
 func TestLooksLikeJWT(t *testing.T) {
-	key := newIdPECKey(t, "ec")
+	key := newIDPECKey(t, "ec")
 	signed := key.sign(t, map[string]any{"sub": "x"})
 	opaque := base64.RawURLEncoding.EncodeToString(make([]byte, 32))
 	if len(opaque) != 43 {
@@ -615,8 +615,8 @@ func FuzzLooksLikeJWT(f *testing.F) {
 }
 
 func FuzzOIDCAuthenticate(f *testing.F) {
-	key := newIdPRSAKey(f, "rsa")
-	idp := startIdP(f, key)
+	key := newIDPRSAKey(f, "rsa")
+	idp := startIDP(f, key)
 	o := newTestOIDC(f, idp.issuer, "realm_access.roles", newOIDCClock())
 	valid := key.sign(f, idp.claims(nil))
 	for _, s := range []string{

@@ -157,7 +157,7 @@ func (a stowAnswer) sequence(tag string) map[string]string {
 		var uid string
 		reason := "-"
 		if v := item["00081155"].Value; len(v) > 0 {
-			json.Unmarshal(v[0], &uid)
+			_ = json.Unmarshal(v[0], &uid) // not a string: no UID to report
 		}
 		if v := item["00081197"].Value; len(v) > 0 {
 			reason = string(v[0])

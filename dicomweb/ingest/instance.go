@@ -164,8 +164,6 @@ func stringValue(elems []*dicom.Element, t tag.Tag) string {
 	return strings.Trim(strings.Join(trimmed, `\`), `\`)
 }
 
-// intValue returns the first value of an integer attribute, binary (US…) or text (IS); nil when
-// absent or not a number.
 // MaxNumberOfFrames is the most frames an instance may declare: the index keeps the count in 32
 // bits, and no pixel data holds more (a frame takes at least one byte).
 const MaxNumberOfFrames = 1<<31 - 1
@@ -185,6 +183,8 @@ func int64Value(elems []*dicom.Element, t tag.Tag) *int64 {
 	return &v
 }
 
+// intValue returns the first value of an integer attribute, binary (US…) or text (IS); nil when
+// absent or not a number.
 func intValue(elems []*dicom.Element, t tag.Tag) *int {
 	e := find(elems, t)
 	if e == nil {
