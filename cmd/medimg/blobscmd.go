@@ -240,31 +240,10 @@ func (c *blobCopy) showProgress(sum *copySummary, done, doneSize, sent *atomic.I
 	line := func() {
 		elapsed := time.Since(begin).Seconds()
 		rate := float64(sent.Load()) / max(elapsed, 0.001)
-		eta := "unknown"
-		if left := sum.totalBytes - doneSize.Load(); left <= 0 {
-			eta = "0s"
-		} else if rate > 0 {
-			eta = time.Duration(float64(left) / rate * float64(time.Second)).Round(time.Second).String()
-		}
 		fmt.Fprintf(c.progress, "copied %d/%d (%s of %s, %s/s, eta %s)\n", done.Load(), sum.total,
-			formatBytes(doneSize.Load()), formatBytes(sum.totalBytes), formatBytes(int64(rate)), eta)
+			formatBytes(doneSize.Load()), formatBytes(sum.totalBytes), formatBytes(int64(rate)), eta(sum.totalBytes-doneSize.Load(), rate))
 	}
-	quit, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(c.every)
-		defer tick.Stop()
-		for {
-			select {
-			case <-quit:
-				line()
-				return
-			case <-tick.C:
-				line()
-			}
-		}
-	}()
-	return func() { close(quit); <-finished }
+	return everyUntilStopped(c.every, line)
 }
 
 // report prints the summary and, when everything is at the destination, how to switch over.

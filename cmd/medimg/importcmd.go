@@ -361,31 +361,10 @@ func (i *importer) showProgress(sum *importSummary, done, doneSize *atomic.Int64
 	line := func() {
 		elapsed := max(time.Since(begin).Seconds(), 0.001)
 		rate := float64(doneSize.Load()) / elapsed
-		eta := "unknown"
-		if left := sum.totalBytes - doneSize.Load(); left <= 0 {
-			eta = "0s"
-		} else if rate > 0 {
-			eta = time.Duration(float64(left) / rate * float64(time.Second)).Round(time.Second).String()
-		}
 		fmt.Fprintf(i.progress, "imported %d/%d files (%s of %s, %s/s, %.0f files/s, eta %s)\n", done.Load(), sum.total,
-			formatBytes(doneSize.Load()), formatBytes(sum.totalBytes), formatBytes(int64(rate)), float64(done.Load())/elapsed, eta)
+			formatBytes(doneSize.Load()), formatBytes(sum.totalBytes), formatBytes(int64(rate)), float64(done.Load())/elapsed, eta(sum.totalBytes-doneSize.Load(), rate))
 	}
-	quit, finished := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(finished)
-		tick := time.NewTicker(i.every)
-		defer tick.Stop()
-		for {
-			select {
-			case <-quit:
-				line()
-				return
-			case <-tick.C:
-				line()
-			}
-		}
-	}()
-	return func() { close(quit); <-finished }
+	return everyUntilStopped(i.every, line)
 }
 
 // report prints the summary.
