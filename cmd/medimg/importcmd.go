@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
 	"github.com/medimg/medimg/dicomweb"
 	"github.com/medimg/medimg/dicomweb/part10"
@@ -29,15 +31,17 @@ import (
 const importUsage = `Usage:
   medimg import [flags] PATH…
 
-Stores every DICOM Part 10 file under the PATHs: folders are walked recursively, ZIP files are read
-entry by entry, and DICOM media (a CD or USB stick) is imported by walking its folder (the DICOMDIR
+Stores every DICOM Part 10 file under the PATHs: folders are walked recursively, ZIP archives
+(whatever their name) are read entry by entry, and DICOM media (a CD or USB stick) is imported by walking its folder (the DICOMDIR
 itself is skipped: the files it references are found by the walk). Files without "DICM" at offset
 128 are skipped and counted as not DICOM.
 
 By default the files go straight into the configured stores (--database, --blobs) through the same
 path as STOW-RS: the same checks, the blob and then the index row, the database deciding between
 duplicates, so it is safe while a server runs on the same stores. With --to URL they are sent to a
-server instead, several per STOW-RS request, with --token or --user.
+server instead, several per STOW-RS request, with --token or --user; a 401 or 403 stops the import.
+
+Progress goes to stderr: a bar on a terminal, a line every second otherwise.
 
 An instance already stored is counted as "already stored" and left alone, so running the same
 command again after an interruption (Ctrl-C) or a failure imports only the rest. The exit status is
@@ -88,7 +92,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		return errors.New("medimg import: --user: want USER:PASSWORD")
 	}
 
-	imp := &importer{paths: paths, jobs: *jobs, progress: stderr, every: time.Second}
+	imp := &importer{paths: paths, jobs: *jobs, progress: stderr, bar: isTerminal(stderr), every: time.Second}
 	if *to != "" {
 		imp.remote = newSTOWClient(*to, *token, *user, *batch, *jobs)
 	} else {
@@ -128,7 +132,16 @@ type importer struct {
 	index    *queries.Store
 	remote   *stowClient
 	progress io.Writer
-	every    time.Duration
+	bar      bool          // draw a progress bar on progress (a terminal), not lines
+	every    time.Duration // between progress lines
+}
+
+// isTerminal says whether w is a terminal, where a progress bar redrawn in place is readable; in a
+// log file or a pipe it would be thousands of carriage returns, so those get plain lines.
+// It is a variable for the test of the bar.
+var isTerminal = func(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // source is one file to import: a file on disk or a ZIP entry.
@@ -158,6 +171,7 @@ type importSummary struct {
 	failed              []importFailure
 	elapsed             time.Duration
 	interrupted         bool
+	stopped             string // why the run stopped early, when it did
 }
 
 type importFailure struct{ name, reason string }
@@ -166,6 +180,9 @@ type importFailure struct{ name, reason string }
 // workers fed by a second walk. A cancelled ctx stops both and is returned.
 func (i *importer) run(ctx context.Context) (*importSummary, error) {
 	sum := &importSummary{}
+	// stop ends the run early with a cause: a server refusing the credential refuses every file.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	begin := time.Now()
 	defer func() { sum.elapsed = time.Since(begin) }()
 	closeZips, err := walkSources(i.paths, func(s source) error {
@@ -184,6 +201,10 @@ func (i *importer) run(ctx context.Context) (*importSummary, error) {
 		work     = make(chan source)
 		wg       sync.WaitGroup
 	)
+	var bar *progressbar.ProgressBar
+	if i.bar {
+		bar = newImportBar(i.progress, sum)
+	}
 	record := func(s source, outcome importOutcome, reason string) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -201,17 +222,24 @@ func (i *importer) run(ctx context.Context) (*importSummary, error) {
 			sum.dicomdirs++
 		case outcome == importFailed:
 			sum.failed = append(sum.failed, importFailure{s.name, reason})
+			if bar != nil {
+				_ = bar.Clear() // the line goes above the bar, which the next Add redraws
+			}
 			fmt.Fprintf(i.progress, "failed %s: %s\n", s.name, reason)
 		}
 		done.Add(1)
 		doneSize.Add(s.size)
+		if bar != nil {
+			bar.Describe(fmt.Sprintf("%d/%d files", done.Load(), sum.total))
+			_ = bar.Add64(s.size) // writes to the terminal; nothing to do when it cannot
+		}
 	}
 	for range i.jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if i.remote != nil {
-				i.remote.work(ctx, work, record)
+				i.remote.work(ctx, work, record, stop)
 				return
 			}
 			for s := range work {
@@ -220,7 +248,13 @@ func (i *importer) run(ctx context.Context) (*importSummary, error) {
 			}
 		}()
 	}
-	stopProgress := i.showProgress(sum, &done, &doneSize)
+	stopProgress := func() {
+		_ = bar.Finish()
+		fmt.Fprintln(i.progress)
+	}
+	if bar == nil {
+		stopProgress = i.showProgress(sum, &done, &doneSize)
+	}
 	closeZips, walkErr := walkSources(i.paths, func(s source) error {
 		select {
 		case work <- s:
@@ -234,6 +268,11 @@ func (i *importer) run(ctx context.Context) (*importSummary, error) {
 	closeZips()
 	stopProgress()
 	if ctx.Err() != nil {
+		var refused *refusedError
+		if errors.As(context.Cause(ctx), &refused) {
+			sum.stopped = refused.Error()
+			return sum, fmt.Errorf("medimg import: stopped: %w", refused)
+		}
 		sum.interrupted = true
 		return sum, fmt.Errorf("medimg import: interrupted: %w", ctx.Err())
 	}
@@ -303,7 +342,7 @@ func peekHeader(r io.Reader) (*part10.Header, io.Reader, importOutcome, error) {
 }
 
 // walkSources calls fn for every file under paths, in order: files of folders recursively, and
-// the entries of ZIP files (by their ".zip" name), which are read as streams. The ZIP files stay
+// the entries of ZIP files (found by their signature, whatever their name), read as streams. The ZIP files stay
 // open, for the entries handed out, until the returned closer is called (also after an error).
 func walkSources(paths []string, fn func(source) error) (closeZips func(), err error) {
 	var zips []io.Closer
@@ -320,7 +359,7 @@ func walkSources(paths []string, fn func(source) error) (closeZips func(), err e
 			if d.IsDir() || !d.Type().IsRegular() {
 				return nil
 			}
-			if strings.EqualFold(filepath.Ext(path), ".zip") {
+			if isZip(path) {
 				zr, err := zip.OpenReader(path)
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
@@ -339,6 +378,24 @@ func walkSources(paths []string, fn func(source) error) (closeZips func(), err e
 		}
 	}
 	return closeZips, nil
+}
+
+// isZip says whether the file at path starts with a ZIP local file header ("PK\x03\x04") or is an
+// empty archive ("PK\x05\x06"). A DICOM file starts with its 128-byte preamble, which may be
+// anything, so a DICOM file whose preamble looks like a ZIP header is checked for "DICM" first.
+func isZip(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false // the walk reports the file when it opens it
+	}
+	defer f.Close()
+	head := make([]byte, part10.PreambleLength) // 128 bytes and "DICM"
+	n, _ := io.ReadFull(f, head)
+	if n == len(head) && string(head[128:]) == "DICM" {
+		return false
+	}
+	head = head[:n]
+	return bytes.HasPrefix(head, []byte("PK\x03\x04")) || bytes.HasPrefix(head, []byte("PK\x05\x06"))
 }
 
 // walkZip calls fn for every file in the ZIP archive zr, read from path.
@@ -367,6 +424,24 @@ func (i *importer) showProgress(sum *importSummary, done, doneSize *atomic.Int64
 	return everyUntilStopped(i.every, line)
 }
 
+// newImportBar is the terminal's progress: files done of all found, bytes, rate and time left,
+// redrawn in place at most ten times a second.
+func newImportBar(w io.Writer, sum *importSummary) *progressbar.ProgressBar {
+	return progressbar.NewOptions64(sum.totalBytes,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(fmt.Sprintf("0/%d files", sum.total)),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowTotalBytes(true),
+		progressbar.OptionUseIECUnits(true), // as the summary
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetRenderBlankState(true),
+	)
+}
+
 // report prints the summary.
 func (s *importSummary) report(w io.Writer) {
 	fmt.Fprintf(w, "%d files (%s) in %s: %d stored (%s), %d already stored, %d not DICOM, %d failed",
@@ -384,6 +459,8 @@ func (s *importSummary) report(w io.Writer) {
 		fmt.Fprintf(w, "  failed %s: %s\n", f.name, f.reason)
 	}
 	switch {
+	case s.stopped != "":
+		fmt.Fprintf(w, "Stopped early: %s; the files left were not sent. Fix that and run the same command again.\n", s.stopped)
 	case s.interrupted:
 		fmt.Fprintln(w, "Interrupted. Run the same command again to import the rest.")
 	case len(s.failed) > 0:

@@ -163,9 +163,30 @@ func TestImport(t *testing.T) {
 				t.Errorf("instance %s after a remote import: %d %s", uid, code, body)
 			}
 		}
-		if _, _, err := runImportCmd(t, "--to", srv.url+"/dicomweb", "--token", "wrong", root); err == nil {
-			t.Errorf("a wrong token: no error")
+		// A refused credential stops the import at the first answer rather than failing every file.
+		summary, _, err = runImportCmd(t, "--to", srv.url+"/dicomweb", "--token", "wrong", "--jobs", "1", "--batch", "1", root)
+		if err == nil || !strings.Contains(err.Error(), "401") {
+			t.Errorf("a wrong token: err = %v, want a stop naming the 401", err)
 		}
+		wantSummary(t, summary, "0 stored", "1 failed", "Stopped early: the server refused the credential (401")
+	})
+
+	t.Run("zip_found_by_signature_not_name", func(t *testing.T) {
+		dir := t.TempDir()
+		b, err := os.ReadFile(filepath.Join(root, "archive.zip"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, "BACKUP"), b, 0o644)
+		// A DICOM file named .zip whose preamble looks like a ZIP header is still a DICOM file.
+		dcm := testfiles.Read(t, "1.dcm")
+		copy(dcm, "PK\x03\x04")
+		os.WriteFile(filepath.Join(dir, "odd.zip"), dcm, 0o644)
+		summary, _, err := runImportCmd(t, "--database", querytest.DSN(t, queries.SQLite), "--blobs", "file:"+t.TempDir(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSummary(t, summary, "3 files", "3 stored", "0 not DICOM", "0 failed")
 	})
 }
 
@@ -197,4 +218,54 @@ func TestBenchmarkImport(t *testing.T) {
 	measure("import into the stores (--jobs 4)", "--database", querytest.DSN(t, queries.SQLite), "--blobs", "file:"+t.TempDir(), "--jobs", "4")
 	srv := start(t, nil, "--database", querytest.DSN(t, queries.SQLite), "--blobs", "file:"+t.TempDir(), "--log-level", "warn")
 	measure("STOW over loopback (--to, --jobs 4)", "--to", srv.url+"/dicomweb", "--token", srv.token, "--jobs", "4")
+}
+
+// TestImportDrawsABarOnATerminal imports the test tree as if stderr were a terminal: a bar with the
+// files, the bytes and the time, which ends full, and failures printed above it.
+func TestImportDrawsABarOnATerminal(t *testing.T) {
+	root, byUID, _ := importTree(t)
+	if err := os.WriteFile(filepath.Join(root, "truncated.dcm"), append(make([]byte, 128), []byte("DICM\x02\x00")...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer func(was func(io.Writer) bool) { isTerminal = was }(isTerminal)
+	isTerminal = func(io.Writer) bool { return true }
+	summary, progress, err := runImportCmd(t, "--database", querytest.DSN(t, queries.SQLite), "--blobs", "file:"+t.TempDir(), root)
+	if err == nil {
+		t.Error("a failed file did not make the import fail")
+	}
+	wantSummary(t, summary, fmt.Sprintf("%d stored", len(byUID)), "1 failed")
+	last := progress[strings.LastIndex(progress, "\r")+1:]
+	for _, want := range []string{"9/9 files", "100%", "8.4/8.4 MiB", "B/s"} {
+		if !strings.Contains(last, want) {
+			t.Errorf("the bar's last state %q lacks %q", last, want)
+		}
+	}
+	if strings.Contains(progress, "imported ") {
+		t.Errorf("plain progress lines on a terminal:\n%s", progress)
+	}
+	if !strings.Contains(progress, "failed "+filepath.Join(root, "truncated.dcm")) {
+		t.Errorf("the failure is not printed:\n%q", progress)
+	}
+}
+
+// TestIsTerminal: a pseudo-terminal is one; a buffer and a regular file are not.
+func TestIsTerminal(t *testing.T) {
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatalf("open a pseudo-terminal: %v", err)
+	}
+	defer ptmx.Close()
+	f, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, c := range []struct {
+		w    io.Writer
+		want bool
+	}{{ptmx, true}, {f, false}, {&bytes.Buffer{}, false}} {
+		if got := isTerminal(c.w); got != c.want {
+			t.Errorf("isTerminal(%T %v) = %v", c.w, c.w, got)
+		}
+	}
 }

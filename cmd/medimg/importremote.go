@@ -36,8 +36,16 @@ type openedFile struct {
 	rc   io.Closer
 }
 
-// work sends the files of work in batches until it is closed, reporting each file to record.
-func (c *stowClient) work(ctx context.Context, work <-chan source, record func(source, importOutcome, string)) {
+// refusedError is a server refusing the import's credential: every other request would be refused too.
+type refusedError struct{ status, message string }
+
+func (e *refusedError) Error() string {
+	return fmt.Sprintf("the server refused the credential (%s: %s)", e.status, e.message)
+}
+
+// work sends the files of work in batches until it is closed, reporting each file to record, and
+// calls stop when the server refuses the credential.
+func (c *stowClient) work(ctx context.Context, work <-chan source, record func(source, importOutcome, string), stop func(error)) {
 	for {
 		var files []openedFile
 		var size int64
@@ -65,12 +73,12 @@ func (c *stowClient) work(ctx context.Context, work <-chan source, record func(s
 		if len(files) == 0 {
 			return // work is closed
 		}
-		c.send(ctx, files, record)
+		c.send(ctx, files, record, stop)
 	}
 }
 
 // send stores files with one request, the body streamed from the files.
-func (c *stowClient) send(ctx context.Context, files []openedFile, record func(source, importOutcome, string)) {
+func (c *stowClient) send(ctx context.Context, files []openedFile, record func(source, importOutcome, string), stop func(error)) {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
@@ -118,6 +126,12 @@ func (c *stowClient) send(ctx context.Context, files []openedFile, record func(s
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	pr.CloseWithError(fmt.Errorf("request answered"))
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		refused := &refusedError{resp.Status, strings.TrimSpace(string(clipBytes(body, 300)))}
+		failAll(refused.Error())
+		stop(refused)
+		return
+	}
 	var answer stowAnswer
 	if err != nil || json.Unmarshal(body, &answer) != nil || !strings.Contains(resp.Header.Get("Content-Type"), "json") ||
 		(answer["00081199"].Value == nil && answer["00081198"].Value == nil) {
