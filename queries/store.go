@@ -51,7 +51,11 @@ type Store struct {
 
 // Open connects to the database named by dsn, applies the migrations and returns the Store.
 // dsn is "sqlite:PATH" (the file and its directory are created) or a "postgres://" URL.
-func Open(ctx context.Context, dsn string, migrations Migrations) (*Store, error) {
+func Open(ctx context.Context, dsn string, migrations Migrations, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	engine, driverDSN, err := parseDSN(dsn)
 	if err != nil {
 		return nil, err
@@ -67,17 +71,17 @@ func Open(ctx context.Context, dsn string, migrations Migrations) (*Store, error
 	s := &Store{engine: engine}
 	switch engine {
 	case SQLite:
-		if s.write, err = sql.Open("sqlite", driverDSN); err != nil {
+		if s.write, err = openDB("sqlite", driverDSN, o.observe); err != nil {
 			return nil, fmt.Errorf("queries: open sqlite: %w", err)
 		}
 		s.write.SetMaxOpenConns(1)
-		if s.read, err = sql.Open("sqlite", driverDSN+"&_pragma=query_only(1)"); err != nil {
+		if s.read, err = openDB("sqlite", driverDSN+"&_pragma=query_only(1)", o.observe); err != nil {
 			s.write.Close()
 			return nil, fmt.Errorf("queries: open sqlite: %w", err)
 		}
 		s.read.SetMaxOpenConns(8)
 	case Postgres:
-		if s.write, err = sql.Open("pgx", driverDSN); err != nil {
+		if s.write, err = openDB("pgx", driverDSN, o.observe); err != nil {
 			return nil, fmt.Errorf("queries: open postgres: %w", err)
 		}
 		s.write.SetMaxOpenConns(20)

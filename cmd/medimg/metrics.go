@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -114,6 +117,39 @@ func (m *dicomwebMetrics) observe(c *gin.Context, route string, seconds float64)
 	m.duration.WithLabelValues(tx).Observe(seconds)
 	if n := c.Writer.Size(); n > 0 {
 		m.bytes.WithLabelValues(tx).Add(float64(n))
+	}
+}
+
+// queryMetrics times the database calls of queries.Store, labelled by the generated query's name
+// (a few dozen) or, for SQL built at run time (QIDO), its first keyword.
+type queryMetrics struct {
+	duration *prometheus.HistogramVec
+	errors   *prometheus.CounterVec
+}
+
+func newQueryMetrics() *queryMetrics {
+	m := &queryMetrics{
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "medimg_db_query_duration_seconds",
+			Help:    "Time of database calls, by query: the generated query's name, the first keyword of run-time SQL (QIDO), or begin/commit/rollback.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1},
+		}, []string{"query"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "medimg_db_query_errors_total",
+			Help: "Database calls that failed, by query (as medimg_db_query_duration_seconds).",
+		}, []string{"query"}),
+	}
+	// Exported at 0 from the start, so that a rate over them is 0 rather than no data.
+	for _, q := range []string{"begin", "commit", "rollback"} {
+		m.errors.WithLabelValues(q)
+	}
+	return m
+}
+
+func (m *queryMetrics) observe(query string, d time.Duration, err error) {
+	m.duration.WithLabelValues(query).Observe(d.Seconds())
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, sql.ErrNoRows) {
+		m.errors.WithLabelValues(query).Inc()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -127,7 +128,22 @@ func TestMetricsAfterRequests(t *testing.T) {
 				t.Errorf("medimg_db_connections_max{pool=%q} = %v", pool, got)
 			}
 		}
+		// Every database call is timed, named by its generated query or its first keyword: two
+		// stored instances are two InsertInstance calls and at least two commits; the QIDO search
+		// is SQL built at run time.
+		for _, q := range []string{"InsertInstance", "commit", "select", "TokenByHash"} {
+			if got := m.samples[`medimg_db_query_duration_seconds_count{query="`+q+`"}`]; got < 1 {
+				t.Errorf(`medimg_db_query_duration_seconds_count{query=%q} = %v, want at least 1`, q, got)
+			}
+		}
+		if got := m.samples[`medimg_db_query_duration_seconds_count{query="InsertInstance"}`]; got != 2 {
+			t.Errorf("InsertInstance timed %v times, want 2 (two instances stored)", got)
+		}
+		queryLabel := regexp.MustCompile(`^medimg_db_query_[a-z_]+\{query="[A-Za-z]+"\}$`)
 		for k := range m.samples {
+			if strings.HasPrefix(k, "medimg_db_query_") && !strings.Contains(k, "_bucket") && !queryLabel.MatchString(k) {
+				t.Errorf("query label not a name: %s", k)
+			}
 			if strings.Contains(k, "1.2.") || strings.Contains(k, "2.25.") {
 				t.Errorf("a UID in a label: %s", k)
 			}
@@ -173,6 +189,31 @@ func TestDashboardsAndAlertsUseExportedMetrics(t *testing.T) {
 	for name, where := range used {
 		if !m.families[name] {
 			t.Errorf("%s (used in %s) is not exported", name, strings.Join(where, ", "))
+		}
+	}
+}
+
+// TestAlertRules runs Prometheus's own checker on the rules and the Compose profile's configuration,
+// and the rules' unit tests (alerts_test.yml: each alert fires on a bad service with its
+// annotations rendered, and none fires on a healthy one).
+// Without promtool the test is skipped, naming the package, except under CI=true, where it fails.
+func TestAlertRules(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but no promtool: .ci/run installs Debian's prometheus package")
+		}
+		t.Skip("alert rule tests skipped: install promtool (apt-get install --no-install-recommends prometheus)")
+	}
+	for _, args := range [][]string{
+		{"check", "rules", "alerts.yml"},
+		{"test", "rules", "alerts_test.yml"},
+		{"check", "config", "prometheus-compose.yml"}, // the monitoring profile's (prometheus.yml uses Kubernetes discovery, which Debian's promtool lacks)
+	} {
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = "../../deploy/prometheus"
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 	}
 }

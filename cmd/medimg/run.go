@@ -50,14 +50,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	log := newLogger(cfg, stderr)
 
-	store, err := queries.Open(ctx, cfg.database, migrations.For)
+	reg := prometheus.NewRegistry()
+	dbQueries := newQueryMetrics()
+	store, err := queries.Open(ctx, cfg.database, migrations.For, queries.WithQueryObserver(dbQueries.observe))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		newPoolCollector(store.PoolStats, store.Engine() != queries.SQLite))
+		newPoolCollector(store.PoolStats, store.Engine() != queries.SQLite), dbQueries.duration, dbQueries.errors)
 	opened, err := openBlobs(ctx, cfg.blobs, log)
 	if err != nil {
 		return err
