@@ -81,7 +81,11 @@ const (
 	mtMultipartBytes = `multipart/related; type="application/octet-stream"`
 )
 
-// transactions lists the routes by family, as Routes registers them.
+// wadoURI is the one transaction outside /dicomweb.
+const wadoURI = "wado-uri"
+
+// transactions lists the routes by family: Routes registers exactly these paths, and GET /dicomweb
+// publishes them.
 var transactions = []Transaction{
 	{"store", "PS3.18 §10.5 STOW-RS", "POST", []string{"/studies", "/studies/{study}"},
 		[]string{mtMultipartDICOM}, []string{MediaTypeDICOMJSON, "application/json"}},
@@ -105,7 +109,7 @@ var transactions = []Transaction{
 		nil, []string{"image/jpeg", "image/png"}},
 	{"delete", "not in PS3.18", "DELETE", []string{"/studies/{study}", "/studies/{study}/series/{series}", "/studies/{study}/series/{series}/instances/{instance}"},
 		nil, nil},
-	{"wado-uri", "PS3.18 §9 WADO-URI (at /wado, outside /dicomweb)", "GET", []string{"/wado"}, nil, []string{mtDICOM, "image/jpeg", "image/png"}},
+	{wadoURI, "PS3.18 §9 WADO-URI (at /wado, outside /dicomweb)", "GET", []string{"/wado"}, nil, []string{mtDICOM, "image/jpeg", "image/png"}},
 }
 
 // frameMediaTypes is octet-stream and every codec type of compressedMediaTypes, single part or in

@@ -67,6 +67,36 @@ func TestCapabilitiesFollowTheTables(t *testing.T) {
 			t.Errorf("JPEG baseline to explicit little endian is not listed")
 		}
 	})
+	t.Run("the_paths_are_the_routes", func(t *testing.T) {
+		gin.SetMode(gin.ReleaseMode)
+		r := gin.New()
+		(&Service{log: slog.New(slog.DiscardHandler)}).Routes(r.Group("/dicomweb"))
+		routed := map[string]bool{}
+		for _, rt := range r.Routes() {
+			routed[rt.Method+" "+rt.Path] = true
+		}
+		published := map[string]bool{"GET /dicomweb": true}
+		for _, tx := range c.Transactions {
+			for _, p := range tx.Paths {
+				if tx.Name != wadoURI {
+					published[tx.Method+" /dicomweb"+routeTemplate(p)] = true
+				}
+			}
+		}
+		for k := range routed {
+			if !published[k] {
+				t.Errorf("%s is routed but not published", k)
+			}
+		}
+		for k := range published {
+			if !routed[k] {
+				t.Errorf("%s is published but not routed", k)
+			}
+		}
+		if len(routed) < 28 || !routed["GET /dicomweb/studies/:study/series/:series/instances/:instance/bulkdata/*path"] {
+			t.Errorf("%d routes: %v", len(routed), routed)
+		}
+	})
 	t.Run("limits_are_the_search_limits", func(t *testing.T) {
 		if c.Search.MaxLimit != MaxSearchLimit || c.Search.DefaultLimit != DefaultSearchLimit || c.Search.MaxListValues != qido.MaxListValues {
 			t.Errorf("limits %+v", c.Search)

@@ -10,6 +10,17 @@ import (
 // The deletes remove the index rows first, in one transaction, and then the blobs: a reader never
 // finds a row whose file is gone. A blob whose delete fails stays as an orphan for the sweep.
 
+// deleteResource deletes the study, series or instance its route names.
+func (s *Service) deleteResource(c *gin.Context) error {
+	switch {
+	case c.Param("instance") != "":
+		return s.deleteInstance(c)
+	case c.Param("series") != "":
+		return s.deleteSeries(c)
+	}
+	return s.deleteStudy(c)
+}
+
 func (s *Service) deleteStudy(c *gin.Context) error {
 	p, err := pathUIDs(c, "study")
 	if err != nil {

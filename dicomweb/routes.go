@@ -1,6 +1,8 @@
 package dicomweb
 
 import (
+	"strings"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/medimg/medimg/internal/httperr"
@@ -11,46 +13,52 @@ func (s *Service) URIRoutes(r gin.IRouter) {
 	r.GET("", httperr.Handle(s.log, s.retrieveWADOURI))
 }
 
-// Routes registers the whole DICOMweb surface on r (mounted at /dicomweb by the command), in
-// PS3.18 order, so that a URL leads straight to its handler.
+// Routes registers the whole DICOMweb surface on r (mounted at /dicomweb by the command): the
+// Retrieve Capabilities document and every path of the transactions table it publishes, so that
+// what GET /dicomweb says and what is routed are one list.
 func (s *Service) Routes(r gin.IRouter) {
 	h := func(fn func(c *gin.Context) error) gin.HandlerFunc { return httperr.Handle(s.log, fn) }
-
-	// Retrieve Capabilities (PS3.18), in JSON: built once, from the tables the handlers use.
 	r.GET("", h(retrieveCapabilities(capabilitiesJSON())))
+	handlers := map[string]func(c *gin.Context) error{
+		"store":              s.storeInstances,
+		"search-studies":     s.searchForStudies,
+		"search-series":      s.searchForSeries,
+		"search-instances":   s.searchForInstances,
+		"retrieve-instances": s.retrieveInstances,
+		"retrieve-metadata":  s.retrieveMetadata,
+		"retrieve-frames":    s.retrieveFrames,
+		"retrieve-bulkdata":  s.retrieveBulkData,
+		"retrieve-rendered":  s.retrieveRendered,
+		"retrieve-thumbnail": s.retrieveThumbnail,
+		"delete":             s.deleteResource,
+	}
+	for _, tx := range transactions {
+		if tx.Name == wadoURI {
+			continue // URIRoutes, outside /dicomweb
+		}
+		fn, ok := handlers[tx.Name]
+		if !ok {
+			panic("dicomweb: no handler for the transaction " + tx.Name) // caught by every test that starts a server
+		}
+		for _, p := range tx.Paths {
+			r.Handle(tx.Method, routeTemplate(p), h(fn))
+		}
+	}
+}
 
-	// Retrieve (PS3.18 §10.4): instances, metadata, frames, bulk data.
-	r.GET("/studies/:study", h(s.retrieveInstances))
-	r.GET("/studies/:study/series/:series", h(s.retrieveInstances))
-	r.GET("/studies/:study/series/:series/instances/:instance", h(s.retrieveInstances))
-	r.GET("/studies/:study/metadata", h(s.retrieveMetadata))
-	r.GET("/studies/:study/series/:series/metadata", h(s.retrieveMetadata))
-	r.GET("/studies/:study/series/:series/instances/:instance/metadata", h(s.retrieveMetadata))
-	r.GET("/studies/:study/series/:series/instances/:instance/frames/:frames", h(s.retrieveFrames))
-	r.GET("/studies/:study/series/:series/instances/:instance/bulkdata/*path", h(s.retrieveBulkData))
-	r.GET("/studies/:study/rendered", h(s.retrieveRendered))
-	r.GET("/studies/:study/series/:series/rendered", h(s.retrieveRendered))
-	r.GET("/studies/:study/series/:series/instances/:instance/rendered", h(s.retrieveRendered))
-	r.GET("/studies/:study/series/:series/instances/:instance/frames/:frames/rendered", h(s.retrieveRendered))
-	r.GET("/studies/:study/thumbnail", h(s.retrieveThumbnail))
-	r.GET("/studies/:study/series/:series/thumbnail", h(s.retrieveThumbnail))
-	r.GET("/studies/:study/series/:series/instances/:instance/thumbnail", h(s.retrieveThumbnail))
-	r.GET("/studies/:study/series/:series/instances/:instance/frames/:frames/thumbnail", h(s.retrieveThumbnail))
-
-	// Search (PS3.18 §10.6).
-	r.GET("/studies", h(s.searchForStudies))
-	r.GET("/series", h(s.searchForSeries))
-	r.GET("/instances", h(s.searchForInstances))
-	r.GET("/studies/:study/series", h(s.searchForSeries))
-	r.GET("/studies/:study/instances", h(s.searchForInstances))
-	r.GET("/studies/:study/series/:series/instances", h(s.searchForInstances))
-
-	// Store (PS3.18 §10.5).
-	r.POST("/studies", h(s.storeInstances))
-	r.POST("/studies/:study", h(s.storeInstances))
-
-	// Delete (not in PS3.18; as Microsoft's and Google's servers do).
-	r.DELETE("/studies/:study", h(s.deleteStudy))
-	r.DELETE("/studies/:study/series/:series", h(s.deleteSeries))
-	r.DELETE("/studies/:study/series/:series/instances/:instance", h(s.deleteInstance))
+// routeTemplate turns a published path ("/studies/{study}", ".../bulkdata/{path}") into gin's
+// (":study", "*path": a bulk data path has slashes).
+func routeTemplate(published string) string {
+	parts := strings.Split(published, "/")
+	for i, part := range parts {
+		if name, ok := strings.CutPrefix(part, "{"); ok {
+			name = strings.TrimSuffix(name, "}")
+			if name == "path" {
+				parts[i] = "*" + name
+			} else {
+				parts[i] = ":" + name
+			}
+		}
+	}
+	return strings.Join(parts, "/")
 }
