@@ -27,7 +27,7 @@ const (
 
 // SearchStudies runs a study-level search. more reports results beyond the page.
 func (s *Store) SearchStudies(ctx context.Context, q Search) (results []StudyResult, more bool, err error) {
-	query, args, err := studySQL(q)
+	query, args, err := studySQL(q, s.engine)
 	if err != nil {
 		return nil, false, err
 	}
@@ -51,7 +51,7 @@ func (s *Store) SearchSeries(ctx context.Context, q Search) (results []SeriesRes
 	if err != nil {
 		return nil, false, err
 	}
-	query, args, err := seriesSQL(q, studyPK)
+	query, args, err := seriesSQL(q, studyPK, s.engine)
 	if err != nil {
 		return nil, false, err
 	}
@@ -81,7 +81,7 @@ func (s *Store) SearchInstances(ctx context.Context, q Search) (results []Instan
 	if err != nil {
 		return nil, false, err
 	}
-	query, args, err := instanceSQL(q, studyPK, seriesPK)
+	query, args, err := instanceSQL(q, studyPK, seriesPK, s.engine)
 	if err != nil {
 		return nil, false, err
 	}
@@ -109,9 +109,9 @@ func (s *Store) SearchInstances(ctx context.Context, q Search) (results []Instan
 }
 
 // studySQL, seriesSQL and instanceSQL build the search statements (also for ExplainSearch).
-func studySQL(q Search) (string, []any, error) {
+func studySQL(q Search, engine string) (string, []any, error) {
 	q.Level = StudyLevel
-	var b sqlBuilder
+	b := sqlBuilder{engine: engine}
 	if err := q.conditions(&b, 0, 0); err != nil {
 		return "", nil, err
 	}
@@ -119,37 +119,48 @@ func studySQL(q Search) (string, []any, error) {
 	return "SELECT " + cols + " FROM studies st" + b.whereClause() + b.page(studyOrder, q.Limit, q.Offset), b.args, nil
 }
 
-func seriesSQL(q Search, studyPK int64) (string, []any, error) {
+func seriesSQL(q Search, studyPK int64, engine string) (string, []any, error) {
 	q.Level = SeriesLevel
-	var b sqlBuilder
+	b := sqlBuilder{engine: engine}
 	if err := q.conditions(&b, studyPK, 0); err != nil {
 		return "", nil, err
 	}
-	order := studyOrder + ", " + seriesOrder
-	if studyPK != 0 {
-		order = seriesOrder
-	}
 	cols := seriesColumns + ", " + studyColumns + ", " + metadataColumn(q.WithMetadata, seriesFirstMetadata)
-	return "SELECT " + cols + " FROM series se JOIN studies st ON st.pk = se.study_pk" +
-		b.whereClause() + b.page(order, q.Limit, q.Offset), b.args, nil
+	if studyPK != 0 {
+		return "SELECT " + cols + " FROM series se JOIN studies st ON st.pk = se.study_pk" +
+			b.whereClause() + b.page(seriesOrder, q.Limit, q.Offset), b.args, nil
+	}
+	from := "series se"
+	if q.needs(StudyLevel) {
+		from += " JOIN studies st ON st.pk = se.study_pk"
+	}
+	return b.storedPage(cols, "se", from, "JOIN series se ON se.pk = page.pk JOIN studies st ON st.pk = se.study_pk",
+		q.Limit, q.Offset), b.args, nil
 }
 
-func instanceSQL(q Search, studyPK, seriesPK int64) (string, []any, error) {
+func instanceSQL(q Search, studyPK, seriesPK int64, engine string) (string, []any, error) {
 	q.Level = InstanceLevel
-	var b sqlBuilder
+	b := sqlBuilder{engine: engine}
 	if err := q.conditions(&b, studyPK, seriesPK); err != nil {
 		return "", nil, err
 	}
-	order := studyOrder + ", " + seriesOrder + ", " + instanceOrder
-	switch {
-	case seriesPK != 0:
-		order = instanceOrder
-	case studyPK != 0:
-		order = seriesOrder + ", " + instanceOrder
-	}
 	cols := instanceColumns + ", " + seriesColumns + ", " + studyColumns + ", " + metadataColumn(q.WithMetadata, "i.metadata")
-	return "SELECT " + cols + " FROM instances i JOIN series se ON se.pk = i.series_pk JOIN studies st ON st.pk = i.study_pk" +
-		b.whereClause() + b.page(order, q.Limit, q.Offset), b.args, nil
+	joins := "JOIN series se ON se.pk = i.series_pk JOIN studies st ON st.pk = i.study_pk"
+	if studyPK != 0 {
+		order := seriesOrder + ", " + instanceOrder
+		if seriesPK != 0 {
+			order = instanceOrder
+		}
+		return "SELECT " + cols + " FROM instances i " + joins + b.whereClause() + b.page(order, q.Limit, q.Offset), b.args, nil
+	}
+	from := "instances i"
+	if q.needs(SeriesLevel) {
+		from += " JOIN series se ON se.pk = i.series_pk"
+	}
+	if q.needs(StudyLevel) {
+		from += " JOIN studies st ON st.pk = i.study_pk"
+	}
+	return b.storedPage(cols, "i", from, "JOIN instances i ON i.pk = page.pk "+joins, q.Limit, q.Offset), b.args, nil
 }
 
 // ExplainSearch returns the engine's query plan of a search at level (EXPLAIN QUERY PLAN on
@@ -163,11 +174,11 @@ func (s *Store) ExplainSearch(ctx context.Context, level Level, q Search) (strin
 	var args []any
 	switch level {
 	case StudyLevel:
-		query, args, err = studySQL(q)
+		query, args, err = studySQL(q, s.engine)
 	case SeriesLevel:
-		query, args, err = seriesSQL(q, studyPK)
+		query, args, err = seriesSQL(q, studyPK, s.engine)
 	default:
-		query, args, err = instanceSQL(q, studyPK, seriesPK)
+		query, args, err = instanceSQL(q, studyPK, seriesPK, s.engine)
 	}
 	if err != nil {
 		return "", err
@@ -227,9 +238,15 @@ func splitModalities(s string) []string {
 	return strings.Split(s, `\`)
 }
 
-// Analyze refreshes the planner's statistics (ANALYZE on both engines), as after a bulk load.
+// Analyze refreshes the planner's statistics (ANALYZE on both engines), as after a bulk load. On
+// PostgreSQL it also vacuums, which sets the visibility map that index-only scans of the order
+// indexes rely on (autovacuum would, later).
 func (s *Store) Analyze(ctx context.Context) error {
-	if _, err := s.write.ExecContext(ctx, "ANALYZE"); err != nil {
+	stmt := "ANALYZE"
+	if s.engine == Postgres {
+		stmt = "VACUUM ANALYZE"
+	}
+	if _, err := s.write.ExecContext(ctx, stmt); err != nil {
 		return fmt.Errorf("queries: analyze: %w", err)
 	}
 	return nil
