@@ -206,6 +206,8 @@ func (b *sqlBuilder) condition(c Condition, fuzzy, caseSensitive bool) error {
 		switch {
 		case f.class == classCode:
 			v = codeValue(v, caseSensitive)
+		case f.class == classDate:
+			// Digits (and '.' in TM): nothing to fold, and lower() would hide the column's index.
 		case !caseSensitive && f.ci != "":
 			col, v = f.ci, fold(v)
 		case !caseSensitive:
@@ -377,6 +379,16 @@ const (
 func (b *sqlBuilder) storedPage(cols, alias, from, joins string, limit, offset int) string {
 	keys := "SELECT " + alias + ".pk FROM " + from + b.whereClause() + b.page(alias+".pk", limit, offset)
 	return "SELECT " + cols + " FROM (" + keys + ") page " + joins + " ORDER BY " + alias + ".pk"
+}
+
+// onlyModality reports whether Modality is the search's one series key and it has no study key.
+func (s *Search) onlyModality() bool {
+	for _, c := range s.Conditions {
+		if l := searchFields[c.Keyword].level; l == StudyLevel || l == SeriesLevel && c.Keyword != "Modality" {
+			return false
+		}
+	}
+	return s.needs(SeriesLevel)
 }
 
 // needs reports whether a condition of the search matches an attribute of level.

@@ -132,12 +132,21 @@ func seriesSQL(q Search, studyPK int64, engine string) (string, []any, error) {
 	}
 	from := "series se"
 	if q.needs(StudyLevel) {
-		from += " JOIN studies st ON st.pk = se.study_pk"
+		from = "studies st CROSS JOIN series se"
+		b.add("se.study_pk = st.pk")
 	}
 	return b.storedPage(cols, "se", from, "JOIN series se ON se.pk = page.pk JOIN studies st ON st.pk = se.study_pk",
 		q.Limit, q.Offset), b.args, nil
 }
 
+// The keys of an unscoped page are found by one of two plans: walk the stored order and keep the
+// rows whose parents match, or read the matching parents first and sort their children. The
+// first wins when parents match often, the second when they are few, and SQLite's planner, which
+// does not weigh the LIMIT, does not tell them apart: CROSS JOIN fixes SQLite's join order (on
+// PostgreSQL it is an inner join its planner orders by statistics). Study keys (patients,
+// accessions, dates, UIDs) narrow to few studies; so do series keys, but for Modality, a handful
+// of values each shared by a large part of an archive, where walking finds a page soonest (an
+// absent modality walks the whole order index).
 func instanceSQL(q Search, studyPK, seriesPK int64, engine string) (string, []any, error) {
 	q.Level = InstanceLevel
 	b := sqlBuilder{engine: engine}
@@ -154,11 +163,20 @@ func instanceSQL(q Search, studyPK, seriesPK int64, engine string) (string, []an
 		return "SELECT " + cols + " FROM instances i " + joins + b.whereClause() + b.page(order, q.Limit, q.Offset), b.args, nil
 	}
 	from := "instances i"
-	if q.needs(SeriesLevel) {
-		from += " JOIN series se ON se.pk = i.series_pk"
-	}
-	if q.needs(StudyLevel) {
-		from += " JOIN studies st ON st.pk = i.study_pk"
+	switch {
+	case q.needs(StudyLevel):
+		from = "studies st CROSS JOIN instances i"
+		b.add("i.study_pk = st.pk")
+		if q.needs(SeriesLevel) {
+			from += " CROSS JOIN series se"
+			b.add("se.pk = i.series_pk")
+		}
+	case q.onlyModality():
+		from = "instances i CROSS JOIN series se"
+		b.add("se.pk = i.series_pk")
+	case q.needs(SeriesLevel):
+		from = "series se CROSS JOIN instances i"
+		b.add("i.series_pk = se.pk")
 	}
 	return b.storedPage(cols, "i", from, "JOIN instances i ON i.pk = page.pk "+joins, q.Limit, q.Offset), b.args, nil
 }
