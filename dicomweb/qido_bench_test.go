@@ -119,6 +119,9 @@ func (a syntheticArchive) load(tb testing.TB, s *queries.Store) (time.Duration, 
 	return time.Since(start), loaded
 }
 
+// minPlanStudies is the archive size from which PostgreSQL's plans must use indexes.
+const minPlanStudies = 10000
+
 // benchQuery is one QIDO-RS request of BenchmarkSearch. index: its plan must not read a whole table.
 type benchQuery struct {
 	name  string
@@ -176,7 +179,8 @@ func (a syntheticArchive) queries() []benchQuery {
 // BenchmarkSearch loads -bench-studies studies (default 2,000: 100,000 instances; 20,000 is a
 // million) into each engine and measures QIDO-RS end to end (HTTP, parsing, SQL, JSON), reporting
 // p50 and p95 per query. It also prints each query's plan and fails if a narrowing query's plan
-// reads a whole table. With -bench-keep the loaded databases stay for the next run.
+// reads a whole table (on PostgreSQL from 10,000 studies on, where its planner stops preferring to
+// read small tables whole). With -bench-keep the loaded databases stay for the next run.
 //
 //	go test -run '^$' -bench Search -benchtime 200x ./dicomweb/
 //	go test -run '^$' -bench Search -benchtime 200x -bench-studies 20000 -bench-keep -timeout 2h ./dicomweb/
@@ -194,7 +198,9 @@ func BenchmarkSearch(b *testing.B) {
 			}
 			logSize(b, s.store, engine, a)
 			for _, q := range a.queries() {
-				if q.index {
+				// PostgreSQL rightly reads a table of a few thousand rows whole rather than use
+				// an index: its plans are checked from minPlanStudies on, SQLite's always.
+				if q.index && (engine == queries.SQLite || a.studies >= minPlanStudies) {
 					checkPlan(b, s.store, q)
 				}
 				b.Run(q.name, func(b *testing.B) { timeQuery(b, s.URL+q.path(), q.empty) })

@@ -364,7 +364,7 @@ func (b *sqlBuilder) page(order string, limit, offset int) string {
 
 // The orders are over attributes that never change once stored. Newest study first; in a study,
 // series and instances by number, without a number last, the UID breaking ties. Unscoped series and
-// instance searches list results in the order stored (storedOrder): a new series or instance goes
+// instance searches list results in the order stored (storedPage): a new series or instance goes
 // after every earlier one, so paging with offset neither repeats nor skips one while an archive
 // grows, and a page is found by walking a narrow index (migration 000005) however deep it lies.
 const (
