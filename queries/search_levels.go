@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -81,7 +82,7 @@ func (s *Store) SearchInstances(ctx context.Context, q Search) (results []Instan
 	if err != nil {
 		return nil, false, err
 	}
-	query, args, err := instanceSQL(q, studyPK, seriesPK, s.engine)
+	query, args, err := s.instanceStatement(ctx, q, studyPK, seriesPK)
 	if err != nil {
 		return nil, false, err
 	}
@@ -141,13 +142,37 @@ func seriesSQL(q Search, studyPK int64, engine string) (string, []any, error) {
 
 // The keys of an unscoped page are found by one of two plans: walk the stored order and keep the
 // rows whose parents match, or read the matching parents first and sort their children. The
-// first wins when parents match often, the second when they are few, and SQLite's planner, which
-// does not weigh the LIMIT, does not tell them apart: CROSS JOIN fixes SQLite's join order (on
-// PostgreSQL it is an inner join its planner orders by statistics). Study keys (patients,
-// accessions, dates, UIDs) narrow to few studies; so do series keys, but for Modality, a handful
-// of values each shared by a large part of an archive, where walking finds a page soonest (an
-// absent modality walks the whole order index).
-func instanceSQL(q Search, studyPK, seriesPK int64, engine string) (string, []any, error) {
+// first wins when many rows match, the second when few do, and SQLite's planner, which does not
+// weigh the LIMIT, does not tell them apart: CROSS JOIN fixes SQLite's join order (on PostgreSQL
+// it is an inner join its planner orders by statistics). Study keys (patients, accessions, dates,
+// UIDs) narrow to few studies, and so do series keys, but for Modality alone: a handful of values,
+// most shared by a large part of an archive, but some by few series or none. Which it is, SQLite
+// learns by counting the matches up to modalityWalkFrom (a bounded walk of two covering indexes).
+const modalityWalkFrom = 10000
+
+// instanceStatement is instanceSQL with the plan for a Modality search chosen by counting.
+func (s *Store) instanceStatement(ctx context.Context, q Search, studyPK, seriesPK int64) (string, []any, error) {
+	walk := studyPK == 0 && q.onlyModality()
+	if walk && s.engine == SQLite {
+		b := sqlBuilder{engine: s.engine}
+		q.Level = InstanceLevel
+		if err := q.conditions(&b, 0, 0); err != nil {
+			return "", nil, err
+		}
+		b.add("i.series_pk = se.pk")
+		var n int
+		count := "SELECT count(*) FROM (SELECT 1 FROM series se CROSS JOIN instances i" + b.whereClause() +
+			" LIMIT " + strconv.Itoa(modalityWalkFrom) + ") matches"
+		if err := s.read.QueryRowContext(ctx, count, b.args...).Scan(&n); err != nil {
+			return "", nil, fmt.Errorf("queries: search: %w", err)
+		}
+		walk = n >= modalityWalkFrom
+	}
+	return instanceSQL(q, studyPK, seriesPK, walk, s.engine)
+}
+
+// instanceSQL builds an instance search; walk: a Modality search walks the stored order.
+func instanceSQL(q Search, studyPK, seriesPK int64, walk bool, engine string) (string, []any, error) {
 	q.Level = InstanceLevel
 	b := sqlBuilder{engine: engine}
 	if err := q.conditions(&b, studyPK, seriesPK); err != nil {
@@ -171,7 +196,7 @@ func instanceSQL(q Search, studyPK, seriesPK int64, engine string) (string, []an
 			from += " CROSS JOIN series se"
 			b.add("se.pk = i.series_pk")
 		}
-	case q.onlyModality():
+	case walk:
 		from = "instances i CROSS JOIN series se"
 		b.add("se.pk = i.series_pk")
 	case q.needs(SeriesLevel):
@@ -196,7 +221,7 @@ func (s *Store) ExplainSearch(ctx context.Context, level Level, q Search) (strin
 	case SeriesLevel:
 		query, args, err = seriesSQL(q, studyPK, s.engine)
 	default:
-		query, args, err = instanceSQL(q, studyPK, seriesPK, s.engine)
+		query, args, err = s.instanceStatement(ctx, q, studyPK, seriesPK)
 	}
 	if err != nil {
 		return "", err

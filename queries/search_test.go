@@ -249,7 +249,7 @@ func testSearchPlans(t *testing.T, s *queries.Store) {
 		{"studies_by_date_range", queries.StudyLevel, queries.Search{Conditions: []queries.Condition{span("StudyDate", "20200101", "20201231")}}, "studies_order"},
 		{"studies_by_date", queries.StudyLevel, queries.Search{Conditions: []queries.Condition{exact("StudyDate", "20200115")}}, "studies_order"},
 		{"instances_by_study_date", queries.InstanceLevel, queries.Search{Conditions: []queries.Condition{exact("StudyDate", "20200115")}}, "studies_order"},
-		{"instances_by_modality", queries.InstanceLevel, queries.Search{Conditions: []queries.Condition{exact("Modality", "CT")}}, "instances_order"},
+		{"instances_by_modality_few_matches", queries.InstanceLevel, queries.Search{Conditions: []queries.Condition{exact("Modality", "CT")}}, "series_modality_order"},
 		{"studies_unfiltered_page", queries.StudyLevel, queries.Search{Limit: 100}, "studies_order"},
 		{"series_of_a_study", queries.SeriesLevel, queries.Search{StudyUID: "1.1"}, "series_study"},
 		{"instances_of_a_series", queries.InstanceLevel, queries.Search{StudyUID: "1.1", SeriesUID: "1.1.1"}, "instances_series"},
