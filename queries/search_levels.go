@@ -171,11 +171,42 @@ func (s *Store) instanceStatement(ctx context.Context, q Search, studyPK, series
 	return instanceSQL(q, studyPK, seriesPK, walk, s.engine)
 }
 
+// seriesLookup adds the conditions of an unscoped instance search with its series keys in one
+// correlated lookup of each instance's series: walking the stored order, SQLite then reads the
+// series by primary key for each instance it meets, where a join builds a Bloom filter of every
+// matching series first (35 times slower for a common modality at a million instances).
+func (s *Search) seriesLookup(b *sqlBuilder) error {
+	own, series := *s, Search{Level: SeriesLevel, Fuzzy: s.Fuzzy, CaseSensitive: s.CaseSensitive}
+	own.Conditions = nil
+	for _, c := range s.Conditions {
+		if searchFields[c.Keyword].level == SeriesLevel {
+			series.Conditions = append(series.Conditions, c)
+		} else {
+			own.Conditions = append(own.Conditions, c)
+		}
+	}
+	if err := own.conditions(b, 0, 0); err != nil {
+		return err
+	}
+	sub := sqlBuilder{engine: b.engine, args: b.args}
+	if err := series.conditions(&sub, 0, 0); err != nil {
+		return err
+	}
+	b.args = sub.args
+	b.add("(SELECT 1 FROM series se WHERE se.pk = i.series_pk AND %s) = 1", strings.Join(sub.where, " AND "))
+	return nil
+}
+
 // instanceSQL builds an instance search; walk: a Modality search walks the stored order.
 func instanceSQL(q Search, studyPK, seriesPK int64, walk bool, engine string) (string, []any, error) {
 	q.Level = InstanceLevel
 	b := sqlBuilder{engine: engine}
-	if err := q.conditions(&b, studyPK, seriesPK); err != nil {
+	walkSQLite := walk && engine == SQLite
+	if walkSQLite {
+		if err := q.seriesLookup(&b); err != nil {
+			return "", nil, err
+		}
+	} else if err := q.conditions(&b, studyPK, seriesPK); err != nil {
 		return "", nil, err
 	}
 	cols := instanceColumns + ", " + seriesColumns + ", " + studyColumns + ", " + metadataColumn(q.WithMetadata, "i.metadata")
@@ -196,6 +227,7 @@ func instanceSQL(q Search, studyPK, seriesPK int64, walk bool, engine string) (s
 			from += " CROSS JOIN series se"
 			b.add("se.pk = i.series_pk")
 		}
+	case walkSQLite: // the series keys are in the lookup seriesLookup added
 	case walk:
 		from = "instances i CROSS JOIN series se"
 		b.add("se.pk = i.series_pk")
