@@ -148,7 +148,7 @@ func seriesSQL(q Search, studyPK int64, engine string) (string, []any, error) {
 // UIDs) narrow to few studies, and so do series keys, but for Modality alone: a handful of values,
 // most shared by a large part of an archive, but some by few series or none. Which it is, SQLite
 // learns by counting the matches up to modalityWalkFrom (a bounded walk of two covering indexes).
-const modalityWalkFrom = 10000
+const modalityWalkFrom = 2000
 
 // instanceStatement is instanceSQL with the plan for a Modality search chosen by counting.
 func (s *Store) instanceStatement(ctx context.Context, q Search, studyPK, seriesPK int64) (string, []any, error) {
