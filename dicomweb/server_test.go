@@ -68,7 +68,12 @@ func (b *logBuffer) String() string {
 
 func newServer(t testing.TB, engine string, cfg dicomweb.Config, wrap ...func(storage.Store) storage.Store) *server {
 	t.Helper()
-	store := querytest.Open(t, engine)
+	return serveStore(t, querytest.Open(t, engine), cfg, wrap...)
+}
+
+// serveStore is newServer on a store of the caller's (a kept benchmark database, for one).
+func serveStore(t testing.TB, store *queries.Store, cfg dicomweb.Config, wrap ...func(storage.Store) storage.Store) *server {
+	t.Helper()
 	dir := t.TempDir()
 	fs, err := storage.NewFS(dir)
 	if err != nil {

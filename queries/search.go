@@ -139,8 +139,9 @@ func SearchKeywords() []string {
 
 // sqlBuilder collects WHERE terms and their arguments as $N placeholders, which both drivers bind.
 type sqlBuilder struct {
-	where []string
-	args  []any
+	engine string // SQLite or Postgres: where the text index is asked for explicitly
+	where  []string
+	args   []any
 }
 
 func (b *sqlBuilder) arg(v any) string {
@@ -205,6 +206,8 @@ func (b *sqlBuilder) condition(c Condition, fuzzy, caseSensitive bool) error {
 		switch {
 		case f.class == classCode:
 			v = codeValue(v, caseSensitive)
+		case f.class == classDate:
+			// Digits (and '.' in TM): nothing to fold, and lower() would hide the column's index.
 		case !caseSensitive && f.ci != "":
 			col, v = f.ci, fold(v)
 		case !caseSensitive:
@@ -214,7 +217,10 @@ func (b *sqlBuilder) condition(c Condition, fuzzy, caseSensitive bool) error {
 			b.add("%s = %s", col, b.arg(v))
 			return nil
 		}
-		b.wildcard(col, v)
+		// A literal prefix of a few characters is narrowed by the B-tree range already.
+		if b.wildcard(col, v) < minTrigramRun {
+			b.textPrefilter(col, literalRuns(v))
+		}
 	default:
 		return fmt.Errorf("queries: %s: unknown match kind %d", c.Keyword, c.Kind)
 	}
@@ -234,8 +240,9 @@ func (b *sqlBuilder) list(values []string, conv func(string) string) string {
 }
 
 // wildcard matches a '*'/'?' pattern with LIKE. The literal prefix before the first wildcard also
-// becomes a range, which both engines answer from an index (comparisons are bytewise on both).
-func (b *sqlBuilder) wildcard(col, pattern string) {
+// becomes a range, which both engines answer from an index (comparisons are bytewise on both); it
+// returns the length of that range's prefix.
+func (b *sqlBuilder) wildcard(col, pattern string) int {
 	like, prefix := likePattern(pattern)
 	// Only the ASCII part of the prefix makes a range: incrementing a byte inside a multi-byte
 	// character could make invalid UTF-8, which PostgreSQL refuses.
@@ -251,15 +258,22 @@ func (b *sqlBuilder) wildcard(col, pattern string) {
 	if like != escapeLike(prefix)+"%" { // a bare ASCII prefix is fully matched by the range
 		b.add(`%s LIKE %s ESCAPE '\'`, col, b.arg(like))
 	}
+	return len(prefix)
 }
 
 // fuzzyName matches a person name by words: each word of the value (wildcards dropped) must
 // start a word of the stored name, in any order, ignoring case and accents.
 func (b *sqlBuilder) fuzzyName(wordsCol, value string) {
 	value = strings.NewReplacer("*", " ", "?", " ").Replace(value)
-	for _, w := range strings.Fields(nameWords(value)) {
+	words := strings.Fields(nameWords(value))
+	for _, w := range words {
 		b.add(`%s LIKE %s ESCAPE '\'`, wordsCol, b.arg("% "+escapeLike(w)+"%"))
 	}
+	// The leading space makes the index look for word starts: " li" is a trigram too.
+	for i, w := range words {
+		words[i] = " " + w
+	}
+	b.textPrefilter(wordsCol, words)
 }
 
 // likePattern turns a DICOM wildcard pattern into a LIKE pattern (escape '\') and returns the
@@ -348,14 +362,44 @@ func (b *sqlBuilder) page(order string, limit, offset int) string {
 	return fmt.Sprintf(" ORDER BY %s LIMIT %s OFFSET %s", order, b.arg(limit+1), b.arg(max(offset, 0)))
 }
 
-// The orders are over attributes that never change once stored, so that paging is stable while
-// instances are added to the studies listed. Newest study first; series and instances by number,
-// without a number last; the UID breaks ties.
+// The orders are over attributes that never change once stored. Newest study first; in a study,
+// series and instances by number, without a number last, the UID breaking ties. Unscoped series and
+// instance searches list results in the order stored (storedPage): a new series or instance goes
+// after every earlier one, so paging with offset neither repeats nor skips one while an archive
+// grows, and a page is found by walking a narrow index (migration 000005) however deep it lies.
 const (
 	studyOrder    = "st.study_date DESC, st.study_time DESC, st.study_uid"
 	seriesOrder   = "se.series_number IS NULL, se.series_number, se.series_uid"
 	instanceOrder = "i.instance_number IS NULL, i.instance_number, i.sop_instance_uid"
 )
+
+// storedPage selects the rows of a page of an unscoped search in two steps: the page's primary
+// keys first, from the narrow order index and only the tables the conditions need, then the
+// columns of those few rows. OFFSET thus skips index entries, not joined rows.
+func (b *sqlBuilder) storedPage(cols, alias, from, joins string, limit, offset int) string {
+	keys := "SELECT " + alias + ".pk FROM " + from + b.whereClause() + b.page(alias+".pk", limit, offset)
+	return "SELECT " + cols + " FROM (" + keys + ") page " + joins + " ORDER BY " + alias + ".pk"
+}
+
+// onlyModality reports whether Modality is the search's one series key and it has no study key.
+func (s *Search) onlyModality() bool {
+	for _, c := range s.Conditions {
+		if l := searchFields[c.Keyword].level; l == StudyLevel || l == SeriesLevel && c.Keyword != "Modality" {
+			return false
+		}
+	}
+	return s.needs(SeriesLevel)
+}
+
+// needs reports whether a condition of the search matches an attribute of level.
+func (s *Search) needs(level Level) bool {
+	for _, c := range s.Conditions {
+		if searchFields[c.Keyword].level == level {
+			return true
+		}
+	}
+	return false
+}
 
 func trimMore[T any](rows []T, limit int) ([]T, bool) {
 	if limit <= 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -27,7 +28,7 @@ const (
 
 // SearchStudies runs a study-level search. more reports results beyond the page.
 func (s *Store) SearchStudies(ctx context.Context, q Search) (results []StudyResult, more bool, err error) {
-	query, args, err := studySQL(q)
+	query, args, err := studySQL(q, s.engine)
 	if err != nil {
 		return nil, false, err
 	}
@@ -51,7 +52,7 @@ func (s *Store) SearchSeries(ctx context.Context, q Search) (results []SeriesRes
 	if err != nil {
 		return nil, false, err
 	}
-	query, args, err := seriesSQL(q, studyPK)
+	query, args, err := seriesSQL(q, studyPK, s.engine)
 	if err != nil {
 		return nil, false, err
 	}
@@ -81,7 +82,7 @@ func (s *Store) SearchInstances(ctx context.Context, q Search) (results []Instan
 	if err != nil {
 		return nil, false, err
 	}
-	query, args, err := instanceSQL(q, studyPK, seriesPK)
+	query, args, err := s.instanceStatement(ctx, q, studyPK, seriesPK)
 	if err != nil {
 		return nil, false, err
 	}
@@ -109,9 +110,9 @@ func (s *Store) SearchInstances(ctx context.Context, q Search) (results []Instan
 }
 
 // studySQL, seriesSQL and instanceSQL build the search statements (also for ExplainSearch).
-func studySQL(q Search) (string, []any, error) {
+func studySQL(q Search, engine string) (string, []any, error) {
 	q.Level = StudyLevel
-	var b sqlBuilder
+	b := sqlBuilder{engine: engine}
 	if err := q.conditions(&b, 0, 0); err != nil {
 		return "", nil, err
 	}
@@ -119,37 +120,122 @@ func studySQL(q Search) (string, []any, error) {
 	return "SELECT " + cols + " FROM studies st" + b.whereClause() + b.page(studyOrder, q.Limit, q.Offset), b.args, nil
 }
 
-func seriesSQL(q Search, studyPK int64) (string, []any, error) {
+func seriesSQL(q Search, studyPK int64, engine string) (string, []any, error) {
 	q.Level = SeriesLevel
-	var b sqlBuilder
+	b := sqlBuilder{engine: engine}
 	if err := q.conditions(&b, studyPK, 0); err != nil {
 		return "", nil, err
 	}
-	order := studyOrder + ", " + seriesOrder
-	if studyPK != 0 {
-		order = seriesOrder
-	}
 	cols := seriesColumns + ", " + studyColumns + ", " + metadataColumn(q.WithMetadata, seriesFirstMetadata)
-	return "SELECT " + cols + " FROM series se JOIN studies st ON st.pk = se.study_pk" +
-		b.whereClause() + b.page(order, q.Limit, q.Offset), b.args, nil
+	if studyPK != 0 {
+		return "SELECT " + cols + " FROM series se JOIN studies st ON st.pk = se.study_pk" +
+			b.whereClause() + b.page(seriesOrder, q.Limit, q.Offset), b.args, nil
+	}
+	from := "series se"
+	if q.needs(StudyLevel) {
+		from = "studies st CROSS JOIN series se"
+		b.add("se.study_pk = st.pk")
+	}
+	return b.storedPage(cols, "se", from, "JOIN series se ON se.pk = page.pk JOIN studies st ON st.pk = se.study_pk",
+		q.Limit, q.Offset), b.args, nil
 }
 
-func instanceSQL(q Search, studyPK, seriesPK int64) (string, []any, error) {
+// The keys of an unscoped page are found by one of two plans: walk the stored order and keep the
+// rows whose parents match, or read the matching parents first and sort their children. The
+// first wins when many rows match, the second when few do, and SQLite's planner, which does not
+// weigh the LIMIT, does not tell them apart: CROSS JOIN fixes SQLite's join order (on PostgreSQL
+// it is an inner join its planner orders by statistics). Study keys (patients, accessions, dates,
+// UIDs) narrow to few studies, and so do series keys, but for Modality alone: a handful of values,
+// most shared by a large part of an archive, but some by few series or none. Which it is, SQLite
+// learns by counting the matches up to modalityWalkFrom (a bounded walk of two covering indexes).
+const modalityWalkFrom = 2000
+
+// instanceStatement is instanceSQL with the plan for a Modality search chosen by counting.
+func (s *Store) instanceStatement(ctx context.Context, q Search, studyPK, seriesPK int64) (string, []any, error) {
+	walk := studyPK == 0 && q.onlyModality()
+	if walk && s.engine == SQLite {
+		b := sqlBuilder{engine: s.engine}
+		q.Level = InstanceLevel
+		if err := q.conditions(&b, 0, 0); err != nil {
+			return "", nil, err
+		}
+		b.add("i.series_pk = se.pk")
+		var n int
+		count := "SELECT count(*) FROM (SELECT 1 FROM series se CROSS JOIN instances i" + b.whereClause() +
+			" LIMIT " + strconv.Itoa(modalityWalkFrom) + ") matches"
+		if err := s.read.QueryRowContext(ctx, count, b.args...).Scan(&n); err != nil {
+			return "", nil, fmt.Errorf("queries: search: %w", err)
+		}
+		walk = n >= modalityWalkFrom
+	}
+	return instanceSQL(q, studyPK, seriesPK, walk, s.engine)
+}
+
+// seriesLookup adds the conditions of an unscoped instance search with its series keys in one
+// correlated lookup of each instance's series: walking the stored order, SQLite then reads the
+// series by primary key for each instance it meets, where a join builds a Bloom filter of every
+// matching series first (35 times slower for a common modality at a million instances).
+func (s *Search) seriesLookup(b *sqlBuilder) error {
+	own, series := *s, Search{Level: SeriesLevel, Fuzzy: s.Fuzzy, CaseSensitive: s.CaseSensitive}
+	own.Conditions = nil
+	for _, c := range s.Conditions {
+		if searchFields[c.Keyword].level == SeriesLevel {
+			series.Conditions = append(series.Conditions, c)
+		} else {
+			own.Conditions = append(own.Conditions, c)
+		}
+	}
+	if err := own.conditions(b, 0, 0); err != nil {
+		return err
+	}
+	sub := sqlBuilder{engine: b.engine, args: b.args}
+	if err := series.conditions(&sub, 0, 0); err != nil {
+		return err
+	}
+	b.args = sub.args
+	b.add("(SELECT 1 FROM series se WHERE se.pk = i.series_pk AND %s) = 1", strings.Join(sub.where, " AND "))
+	return nil
+}
+
+// instanceSQL builds an instance search; walk: a Modality search walks the stored order.
+func instanceSQL(q Search, studyPK, seriesPK int64, walk bool, engine string) (string, []any, error) {
 	q.Level = InstanceLevel
-	var b sqlBuilder
-	if err := q.conditions(&b, studyPK, seriesPK); err != nil {
+	b := sqlBuilder{engine: engine}
+	walkSQLite := walk && engine == SQLite
+	if walkSQLite {
+		if err := q.seriesLookup(&b); err != nil {
+			return "", nil, err
+		}
+	} else if err := q.conditions(&b, studyPK, seriesPK); err != nil {
 		return "", nil, err
 	}
-	order := studyOrder + ", " + seriesOrder + ", " + instanceOrder
-	switch {
-	case seriesPK != 0:
-		order = instanceOrder
-	case studyPK != 0:
-		order = seriesOrder + ", " + instanceOrder
-	}
 	cols := instanceColumns + ", " + seriesColumns + ", " + studyColumns + ", " + metadataColumn(q.WithMetadata, "i.metadata")
-	return "SELECT " + cols + " FROM instances i JOIN series se ON se.pk = i.series_pk JOIN studies st ON st.pk = i.study_pk" +
-		b.whereClause() + b.page(order, q.Limit, q.Offset), b.args, nil
+	joins := "JOIN series se ON se.pk = i.series_pk JOIN studies st ON st.pk = i.study_pk"
+	if studyPK != 0 {
+		order := seriesOrder + ", " + instanceOrder
+		if seriesPK != 0 {
+			order = instanceOrder
+		}
+		return "SELECT " + cols + " FROM instances i " + joins + b.whereClause() + b.page(order, q.Limit, q.Offset), b.args, nil
+	}
+	from := "instances i"
+	switch {
+	case q.needs(StudyLevel):
+		from = "studies st CROSS JOIN instances i"
+		b.add("i.study_pk = st.pk")
+		if q.needs(SeriesLevel) {
+			from += " CROSS JOIN series se"
+			b.add("se.pk = i.series_pk")
+		}
+	case walkSQLite: // the series keys are in the lookup seriesLookup added
+	case walk:
+		from = "instances i CROSS JOIN series se"
+		b.add("se.pk = i.series_pk")
+	case q.needs(SeriesLevel):
+		from = "series se CROSS JOIN instances i"
+		b.add("i.series_pk = se.pk")
+	}
+	return b.storedPage(cols, "i", from, "JOIN instances i ON i.pk = page.pk "+joins, q.Limit, q.Offset), b.args, nil
 }
 
 // ExplainSearch returns the engine's query plan of a search at level (EXPLAIN QUERY PLAN on
@@ -163,11 +249,11 @@ func (s *Store) ExplainSearch(ctx context.Context, level Level, q Search) (strin
 	var args []any
 	switch level {
 	case StudyLevel:
-		query, args, err = studySQL(q)
+		query, args, err = studySQL(q, s.engine)
 	case SeriesLevel:
-		query, args, err = seriesSQL(q, studyPK)
+		query, args, err = seriesSQL(q, studyPK, s.engine)
 	default:
-		query, args, err = instanceSQL(q, studyPK, seriesPK)
+		query, args, err = s.instanceStatement(ctx, q, studyPK, seriesPK)
 	}
 	if err != nil {
 		return "", err
@@ -227,10 +313,22 @@ func splitModalities(s string) []string {
 	return strings.Split(s, `\`)
 }
 
-// Analyze refreshes the planner's statistics (ANALYZE on both engines), as after a bulk load.
+// Analyze refreshes the planner's statistics (ANALYZE on both engines), as after a bulk load. On
+// PostgreSQL it also vacuums, which sets the visibility map that index-only scans of the order
+// indexes rely on (autovacuum would, later); on SQLite it merges the trigram index.
 func (s *Store) Analyze(ctx context.Context) error {
-	if _, err := s.write.ExecContext(ctx, "ANALYZE"); err != nil {
+	stmt := "ANALYZE"
+	if s.engine == Postgres {
+		stmt = "VACUUM ANALYZE"
+	}
+	if _, err := s.write.ExecContext(ctx, stmt); err != nil {
 		return fmt.Errorf("queries: analyze: %w", err)
+	}
+	if s.engine == SQLite {
+		// A bulk load leaves the trigram index in many small segments; merged, a lookup reads one.
+		if _, err := s.write.ExecContext(ctx, "INSERT INTO studies_text (studies_text) VALUES ('optimize')"); err != nil {
+			return fmt.Errorf("queries: optimize text index: %w", err)
+		}
 	}
 	return nil
 }

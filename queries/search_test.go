@@ -161,7 +161,7 @@ func testSearchSeries(t *testing.T, s *queries.Store) {
 		{"of_a_study_by_number", queries.Search{StudyUID: "1.1"}, []string{"1.1.1", "1.1.2"}},
 		{"unnumbered_last", queries.Search{StudyUID: "1.3"}, []string{"1.3.1", "1.3.2"}},
 		{"modality_across_studies", queries.Search{Conditions: []queries.Condition{exact("Modality", "pt")}}, []string{"1.1.2"}},
-		{"study_keys_across_studies", queries.Search{Conditions: []queries.Condition{wild("PatientName", "doe*")}}, []string{"1.3.1", "1.3.2", "1.1.1", "1.1.2"}},
+		{"study_keys_across_studies_in_stored_order", queries.Search{Conditions: []queries.Condition{wild("PatientName", "doe*")}}, []string{"1.1.1", "1.1.2", "1.3.2", "1.3.1"}},
 		{"series_number", queries.Search{StudyUID: "1.1", Conditions: []queries.Condition{exact("SeriesNumber", "2")}}, []string{"1.1.2"}},
 		{"series_uid_list", queries.Search{Conditions: []queries.Condition{list("SeriesInstanceUID", "1.2.1", "1.4.1")}}, []string{"1.2.1", "1.4.1"}},
 		{"study_exists_no_match", queries.Search{StudyUID: "1.2", Conditions: []queries.Condition{exact("Modality", "CT")}}, nil},
@@ -204,7 +204,7 @@ func testSearchInstances(t *testing.T, s *queries.Store) {
 		{"of_a_study_by_series_then_number", queries.Search{StudyUID: "1.1"}, []string{"1.1.1.1", "1.1.1.2", "1.1.2.1"}},
 		{"sop_uid_across_studies", queries.Search{Conditions: []queries.Condition{list("SOPInstanceUID", "1.2.1.1")}}, []string{"1.2.1.1"}},
 		{"instance_number", queries.Search{StudyUID: "1.1", Conditions: []queries.Condition{exact("InstanceNumber", "2")}}, []string{"1.1.1.2"}},
-		{"series_and_study_keys", queries.Search{Conditions: []queries.Condition{exact("Modality", "CR"), exact("PatientID", "x%9")}}, []string{"1.3.1.1", "1.3.2.1"}},
+		{"series_and_study_keys_in_stored_order", queries.Search{Conditions: []queries.Condition{exact("Modality", "CR"), exact("PatientID", "x%9")}}, []string{"1.3.2.1", "1.3.1.1"}},
 		{"sop_class", queries.Search{StudyUID: "1.2", Conditions: []queries.Condition{list("SOPClassUID", "1.2.840.10008.5.1.4.1.1.2")}}, []string{"1.2.1.1"}},
 	}
 	for _, tt := range tests {
@@ -247,9 +247,16 @@ func testSearchPlans(t *testing.T, s *queries.Store) {
 		{"studies_by_patient_id", queries.StudyLevel, queries.Search{Conditions: []queries.Condition{exact("PatientID", "P123")}}, "studies_patient_id_ci"},
 		{"studies_by_name_prefix", queries.StudyLevel, queries.Search{Conditions: []queries.Condition{wild("PatientName", "doe*")}}, "studies_patient_name_ci"},
 		{"studies_by_date_range", queries.StudyLevel, queries.Search{Conditions: []queries.Condition{span("StudyDate", "20200101", "20201231")}}, "studies_order"},
+		{"studies_by_date", queries.StudyLevel, queries.Search{Conditions: []queries.Condition{exact("StudyDate", "20200115")}}, "studies_order"},
+		{"instances_by_study_date", queries.InstanceLevel, queries.Search{Conditions: []queries.Condition{exact("StudyDate", "20200115")}}, "studies_order"},
+		{"instances_by_modality_few_matches", queries.InstanceLevel, queries.Search{Conditions: []queries.Condition{exact("Modality", "CT")}}, "series_modality_order"},
 		{"studies_unfiltered_page", queries.StudyLevel, queries.Search{Limit: 100}, "studies_order"},
 		{"series_of_a_study", queries.SeriesLevel, queries.Search{StudyUID: "1.1"}, "series_study"},
 		{"instances_of_a_series", queries.InstanceLevel, queries.Search{StudyUID: "1.1", SeriesUID: "1.1.1"}, "instances_series"},
+		{"instances_unfiltered_page", queries.InstanceLevel, queries.Search{Limit: 10, Offset: 3}, "instances_order"},
+		{"series_unfiltered_page", queries.SeriesLevel, queries.Search{Limit: 10, Offset: 3}, "series_order"},
+		{"studies_by_name_infix", queries.StudyLevel, queries.Search{Conditions: []queries.Condition{wild("PatientName", "*mül*")}}, "studies_text"},
+		{"studies_by_fuzzy_name", queries.StudyLevel, queries.Search{Fuzzy: true, Conditions: []queries.Condition{exact("PatientName", "jo")}}, "studies_text"},
 		{"instances_by_sop_uid", queries.InstanceLevel, queries.Search{Conditions: []queries.Condition{list("SOPInstanceUID", "1.2.1.1")}}, "instances_sop_instance_uid_key"},
 	}
 	for _, tt := range tests {

@@ -141,3 +141,38 @@ func randomHex(n int) string {
 	rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// OpenKept returns a migrated Store on a database named name that outlives the test, so that a
+// benchmark can load a large archive once and search it in later runs: a SQLite file in the
+// system's temporary directory, or a database of that name on the PostgreSQL server (created when
+// missing). Load only what is not there yet; remove it by hand (rm, DROP DATABASE) when done.
+func OpenKept(t testing.TB, engine, name string) *queries.Store {
+	t.Helper()
+	dsn := "sqlite:" + filepath.Join(os.TempDir(), name+".db")
+	if engine == queries.Postgres {
+		server := postgresServer(t)
+		admin, err := sql.Open("pgx", server)
+		if err != nil {
+			t.Fatalf("postgres: %v", err)
+		}
+		defer admin.Close()
+		var exists bool
+		if err := admin.QueryRow("SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+			t.Fatalf("postgres: %v", err)
+		}
+		if !exists {
+			if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+				t.Fatalf("postgres: create database %s: %v", name, err)
+			}
+		}
+		u, _ := url.Parse(server)
+		u.Path = "/" + name
+		dsn = u.String()
+	}
+	s, err := queries.Open(context.Background(), dsn, migrations.For)
+	if err != nil {
+		t.Fatalf("open %s store: %v", engine, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
