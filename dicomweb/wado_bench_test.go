@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime"
 	"slices"
 	"sync/atomic"
@@ -12,18 +13,43 @@ import (
 
 	"github.com/medimg/medimg/dicomweb"
 	"github.com/medimg/medimg/dicomweb/ingest/dicomgen"
+	"github.com/medimg/medimg/queries/querytest"
 )
 
 // BenchmarkRetrieve measures WADO-RS on SQLite and the filesystem: series metadata of 200 and
-// 1,000 instances, one frame of a CT slice, frames 1 and 1,000 of a 2,000-frame instance (equal
-// times show the ranged read), the rendered JPEG and thumbnail of a CT slice (cached after the
-// first request), and a 200-slice CT series (100 MB) as multipart.
+// 1,000 instances and study metadata of 3,000, one frame of a CT slice, frames 1 and 1,000 of a
+// 2,000-frame instance (equal times show the ranged read), the rendered JPEG and thumbnail of a CT
+// slice (cached after the first request), the rendered JPEG of a CT slice uncached (a new window
+// each request: decode, render and encode every time; the generated slice is noise, the real one
+// is frame 1 of the enhanced CT 5.dcm), and a 200-slice CT series (100 MB) as multipart. With
+// MEDIMG_TEST_POSTGRES_URL set, the metadata and uncached rendered cases also run on PostgreSQL
+// (as postgres/…).
 //
 //	go test -run '^$' -bench Retrieve -benchtime 200x ./dicomweb/
 func BenchmarkRetrieve(b *testing.B) {
-	s := newServer(b, "sqlite", dicomweb.Config{})
+	runRetrieveCases(b, newServer(b, "sqlite", dicomweb.Config{}), true)
+	if os.Getenv(querytest.EnvPostgresURL) != "" {
+		b.Run("postgres", func(b *testing.B) {
+			runRetrieveCases(b, newServer(b, "postgres", dicomweb.Config{}), false)
+		})
+	}
+}
+
+// retrieveCase is one request of BenchmarkRetrieve; vary, when set, adds a query that differs on
+// every request (to miss the render cache).
+type retrieveCase struct {
+	name, path, accept string
+	vary               func(i int) string
+}
+
+// runRetrieveCases loads s and runs the cases of BenchmarkRetrieve on it: all of them, or (all
+// false) only those whose time depends on the database.
+func runRetrieveCases(b *testing.B, s *server, all bool) {
 	series := func(n int, spec dicomgen.Spec) (study, se string) {
-		spec.StudyInstanceUID, spec.SeriesInstanceUID = dicomgen.UID(), dicomgen.UID()
+		if spec.StudyInstanceUID == "" {
+			spec.StudyInstanceUID = dicomgen.UID()
+		}
+		spec.SeriesInstanceUID = dicomgen.UID()
 		tmpl := newUIDTemplate(b, spec)
 		for i := 0; i < n; i += 20 {
 			var ps []part
@@ -36,10 +62,36 @@ func BenchmarkRetrieve(b *testing.B) {
 		}
 		return spec.StudyInstanceUID, spec.SeriesInstanceUID
 	}
-	st200, se200 := series(200, dicomgen.Spec{Rows: 512, Columns: 512})
-	st1000, se1000 := series(1000, dicomgen.Spec{Rows: 16, Columns: 16})
+	small := dicomgen.Spec{Rows: 16, Columns: 16}
+	st1000, se1000 := series(1000, small)
+	small.StudyInstanceUID = dicomgen.UID()
+	for range 3 {
+		series(1000, small)
+	}
 	ct := s.stored(&testing.T{}, generated(b, dicomgen.Spec{Rows: 512, Columns: 512}))
-	multi := s.stored(&testing.T{}, generated(b, dicomgen.Spec{Rows: 128, Columns: 128, NumberOfFrames: 2000}))
+	realCT := s.stored(&testing.T{}, realFile(b, "5.dcm"))
+	window := func(i int) string { return fmt.Sprintf("?window=40,%d", 400+i) }
+	cases := []retrieveCase{
+		{name: "metadata_series_1000", path: fmt.Sprintf("/dicomweb/studies/%s/series/%s/metadata", st1000, se1000), accept: "application/dicom+json"},
+		{name: "metadata_study_3000", path: fmt.Sprintf("/dicomweb/studies/%s/metadata", small.StudyInstanceUID), accept: "application/dicom+json"},
+		{name: "rendered_jpeg_512x512_CT_uncached", path: ct + "/rendered", accept: "image/jpeg", vary: window},
+		{name: "rendered_jpeg_real_CT_uncached", path: realCT + "/frames/1/rendered", accept: "image/jpeg", vary: window},
+	}
+	if all {
+		st200, se200 := series(200, dicomgen.Spec{Rows: 512, Columns: 512})
+		multi := s.stored(&testing.T{}, generated(b, dicomgen.Spec{Rows: 128, Columns: 128, NumberOfFrames: 2000}))
+		cases = append([]retrieveCase{
+			{name: "metadata_series_200", path: fmt.Sprintf("/dicomweb/studies/%s/series/%s/metadata", st200, se200), accept: "application/dicom+json"},
+		}, cases...)
+		cases = append(cases, []retrieveCase{
+			{name: "frame_1_of_512x512_CT", path: ct + "/frames/1", accept: cornerstoneAccept},
+			{name: "frame_1_of_2000", path: multi + "/frames/1", accept: cornerstoneAccept},
+			{name: "frame_1000_of_2000", path: multi + "/frames/1000", accept: cornerstoneAccept},
+			{name: "rendered_jpeg_512x512_CT", path: ct + "/rendered", accept: "image/jpeg"},
+			{name: "thumbnail_512x512_CT", path: ct + "/thumbnail", accept: "image/jpeg"},
+			{name: "series_200_CT_100MB", path: fmt.Sprintf("/dicomweb/studies/%s/series/%s", st200, se200), accept: `multipart/related; type="application/dicom"; transfer-syntax=*`},
+		}...)
+	}
 
 	get := func(b *testing.B, path, accept string) int64 {
 		req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
@@ -55,23 +107,19 @@ func BenchmarkRetrieve(b *testing.B) {
 		}
 		return n
 	}
-	cases := []struct{ name, path, accept string }{
-		{"metadata_series_200", fmt.Sprintf("/dicomweb/studies/%s/series/%s/metadata", st200, se200), "application/dicom+json"},
-		{"metadata_series_1000", fmt.Sprintf("/dicomweb/studies/%s/series/%s/metadata", st1000, se1000), "application/dicom+json"},
-		{"frame_1_of_512x512_CT", ct + "/frames/1", cornerstoneAccept},
-		{"frame_1_of_2000", multi + "/frames/1", cornerstoneAccept},
-		{"frame_1000_of_2000", multi + "/frames/1000", cornerstoneAccept},
-		{"rendered_jpeg_512x512_CT", ct + "/rendered", "image/jpeg"},
-		{"thumbnail_512x512_CT", ct + "/thumbnail", "image/jpeg"},
-		{"series_200_CT_100MB", fmt.Sprintf("/dicomweb/studies/%s/series/%s", st200, se200), `multipart/related; type="application/dicom"; transfer-syntax=*`},
-	}
+	requests := 0 // never the same window twice on one server
 	for _, bc := range cases {
 		b.Run(bc.name, func(b *testing.B) {
 			durations := make([]time.Duration, 0, b.N)
 			var bytes int64
 			for b.Loop() {
+				path := bc.path
+				if bc.vary != nil {
+					requests++
+					path += bc.vary(requests)
+				}
 				start := time.Now()
-				bytes = get(b, bc.path, bc.accept)
+				bytes = get(b, path, bc.accept)
 				durations = append(durations, time.Since(start))
 			}
 			b.SetBytes(bytes)
