@@ -1,12 +1,16 @@
 package dicomweb_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,23 +49,7 @@ type retrieveCase struct {
 // runRetrieveCases loads s and runs the cases of BenchmarkRetrieve on it: all of them, or (all
 // false) only those whose time depends on the database.
 func runRetrieveCases(b *testing.B, s *server, all bool) {
-	series := func(n int, spec dicomgen.Spec) (study, se string) {
-		if spec.StudyInstanceUID == "" {
-			spec.StudyInstanceUID = dicomgen.UID()
-		}
-		spec.SeriesInstanceUID = dicomgen.UID()
-		tmpl := newUIDTemplate(b, spec)
-		for i := 0; i < n; i += 20 {
-			var ps []part
-			for j := i; j < min(i+20, n); j++ {
-				ps = append(ps, dicomPart(tmpl.instance(benchInstances.Add(1))))
-			}
-			if r := s.stow(&testing.T{}, "/dicomweb/studies", stowContentType, multipartBody(b, "medimg-test-boundary", ps...)); r.status != 200 {
-				b.Fatalf("store: %d", r.status)
-			}
-		}
-		return spec.StudyInstanceUID, spec.SeriesInstanceUID
-	}
+	series := func(n int, spec dicomgen.Spec) (study, se string) { return storeSeries(b, s, n, spec) }
 	small := dicomgen.Spec{Rows: 16, Columns: 16}
 	st1000, se1000 := series(1000, small)
 	small.StudyInstanceUID = dicomgen.UID()
@@ -128,6 +116,101 @@ func runRetrieveCases(b *testing.B, s *server, all bool) {
 			b.ReportMetric(ms(durations[len(durations)*95/100]), "p95-ms")
 		})
 	}
+}
+
+// storeSeries stores n instances made from spec in one new series (of spec's study, else a new
+// one), 20 per STOW request.
+func storeSeries(tb testing.TB, s *server, n int, spec dicomgen.Spec) (study, series string) {
+	tb.Helper()
+	if spec.StudyInstanceUID == "" {
+		spec.StudyInstanceUID = dicomgen.UID()
+	}
+	spec.SeriesInstanceUID = dicomgen.UID()
+	tmpl := newUIDTemplate(tb, spec)
+	for i := 0; i < n; i += 20 {
+		var ps []part
+		for j := i; j < min(i+20, n); j++ {
+			ps = append(ps, dicomPart(tmpl.instance(benchInstances.Add(1))))
+		}
+		if r := s.stow(&testing.T{}, "/dicomweb/studies", stowContentType, multipartBody(tb, "medimg-test-boundary", ps...)); r.status != 200 {
+			tb.Fatalf("store: %d", r.status)
+		}
+	}
+	return spec.StudyInstanceUID, spec.SeriesInstanceUID
+}
+
+// TestStudyMetadataMemoryIsFlat asks the metadata of a study of 3,000 instances, compressed and
+// not: it is streamed from the database in batches, so the server's heap grows by a small part of
+// the response, never by all of it. The collector runs often meanwhile (GOGC 1), so that garbage
+// not yet collected does not pass for memory held.
+func TestStudyMetadataMemoryIsFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stores 3,000 instances")
+	}
+	forEachEngine(t, func(t *testing.T, engine string) {
+		s := newServer(t, engine, dicomweb.Config{})
+		// 7 KB of metadata per instance (a long Study Description) make a 21 MB response, far above
+		// what the collector's pacing adds to the heap.
+		spec := dicomgen.Spec{Rows: 16, Columns: 16, StudyInstanceUID: dicomgen.UID(),
+			Override: map[dicomgen.Tag]string{{Group: 0x0008, Element: 0x1030}: strings.Repeat("LARGE STUDY ", 500)}}
+		for range 3 {
+			storeSeries(t, s, 1000, spec)
+		}
+		defer debug.SetGCPercent(debug.SetGCPercent(1))
+		for _, encoding := range []string{"identity", "gzip"} {
+			var body int64
+			var count int
+			get := func() {
+				req, _ := http.NewRequest(http.MethodGet, s.URL+"/dicomweb/studies/"+spec.StudyInstanceUID+"/metadata", nil)
+				req.Header.Set("Accept", "application/dicom+json")
+				req.Header.Set("Accept-Encoding", encoding)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var r io.Reader = resp.Body
+				if resp.Header.Get("Content-Encoding") == "gzip" {
+					if r, err = gzip.NewReader(resp.Body); err != nil {
+						t.Fatal(err)
+					}
+				} else if encoding == "gzip" {
+					t.Error("gzip asked, not sent")
+				}
+				counter := &countingWriter{}
+				body, _ = io.Copy(counter, r)
+				count = counter.objects
+				if resp.StatusCode != 200 {
+					t.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+			get() // warm: the pooled compressor (a fixed megabyte) and buffers exist after a first response
+			growth := peakHeapGrowth(t, get)
+			t.Logf("%s: %d KiB of JSON (%d instances), peak heap growth %d KiB", encoding, body>>10, count, growth>>10)
+			if count != 3000 {
+				t.Errorf("%s: %d instances in the response, want 3000", encoding, count)
+			}
+			if growth > body/3 { // a batch of metadata (128 instances, about 1 MB here) and its copies
+
+				t.Errorf("%s: heap grew by %d KiB for a %d KiB response: the metadata is not streamed", encoding, growth>>10, body>>10)
+			}
+		}
+	})
+}
+
+// countingWriter counts the instances of a metadata response by their SOP Instance UID attribute.
+type countingWriter struct {
+	objects int
+	tail    []byte // the end of the last write, in case the attribute straddles two
+}
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	const key = `"00080018"`
+	buf := append(w.tail, p...)
+	w.objects += bytes.Count(buf, []byte(key))
+	keep := min(len(buf), len(key)-1)
+	w.tail = append(w.tail[:0], buf[len(buf)-keep:]...)
+	return len(p), nil
 }
 
 // TestRetrieveMemoryIsFlat retrieves a 64 MiB instance (as stored, as frames, and transcoded) and
