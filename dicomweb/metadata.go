@@ -2,7 +2,6 @@ package dicomweb
 
 import (
 	"bufio"
-	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,7 +13,6 @@ import (
 	"sync"
 
 	"github.com/gin-gonic/gin"
-
 )
 
 // retrieveMetadata is the Metadata resource of the Retrieve transaction (PS3.18 §10.4.1.1.2) at
@@ -68,17 +66,17 @@ func (s *Service) retrieveMetadata(c *gin.Context) error {
 		bw.Reset(nil)
 		bufWriters.Put(bw)
 	}()
-	bw.WriteByte('[')
+	bw.WriteString("[")
 	n := 0
-	err = s.store.EachMetadata(ctx, list, func(series, sop string, md []byte) error {
+	err = s.store.EachMetadata(ctx, list, func(series, sop, md string) error {
 		if n > 0 {
-			bw.WriteByte(',')
+			bw.WriteString(",")
 		}
 		n++
 		return writeMetadata(bw, md, instanceURL(base, sc.StudyUID, series, sop))
 	})
 	if err == nil {
-		bw.WriteByte(']')
+		bw.WriteString("]")
 		err = bw.Flush()
 	}
 	// The status is sent: the client sees a cut body; the log has why.
@@ -88,14 +86,14 @@ func (s *Service) retrieveMetadata(c *gin.Context) error {
 
 // writeMetadata writes one instance's stored metadata with its BulkDataURIs made absolute under
 // instanceURL, as absoluteBulkDataURIs does, without a copy of the metadata.
-func writeMetadata(w *bufio.Writer, md []byte, instanceURL string) error {
+func writeMetadata(w *bufio.Writer, md, instanceURL string) error {
 	for {
-		i := bytes.Index(md, []byte(relativeBulkDataURI))
+		i := strings.Index(md, relativeBulkDataURI)
 		if i < 0 {
-			_, err := w.Write(md)
+			_, err := w.WriteString(md)
 			return err
 		}
-		w.Write(md[:i])
+		w.WriteString(md[:i])
 		w.WriteString(`"BulkDataURI":"`)
 		w.WriteString(instanceURL)
 		w.WriteString(`/bulkdata/`)

@@ -144,8 +144,8 @@ FROM instances i JOIN series se ON se.pk = i.series_pk WHERE i.pk IN (`)
 // an instance deleted since l was read is left out. It reads metadataBatch instances per query
 // and calls fn only between queries: a large study's metadata is never all in memory, and a slow
 // client (fn writes to it) never holds one of the few database connections while it reads.
-// metadata is only valid during the call.
-func (s *Store) EachMetadata(ctx context.Context, l MetadataList, fn func(seriesUID, sopUID string, metadata []byte) error) error {
+// The metadata is scanned as a string: both drivers hand text over as one, so it is not copied again.
+func (s *Store) EachMetadata(ctx context.Context, l MetadataList, fn func(seriesUID, sopUID, metadata string) error) error {
 	args := make([]any, metadataBatch)
 	batch := make([]metadataRow, metadataBatch)
 	at := make(map[int64]int, metadataBatch) // a key's place in the batch
@@ -185,9 +185,8 @@ func (s *Store) EachMetadata(ctx context.Context, l MetadataList, fn func(series
 }
 
 type metadataRow struct {
-	series, sop string
-	metadata    []byte
-	found       bool
+	series, sop, metadata string
+	found                 bool
 }
 
 // FrameSource is what a frame or bulk data request reads: the file and its byte-range indexes.

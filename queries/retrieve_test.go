@@ -40,12 +40,12 @@ func testEachMetadata(t *testing.T, s *queries.Store) {
 	if list.Len() != n || len(seen) != n || seen[0] != fmt.Sprintf("1.9.1.%d", n) {
 		t.Fatalf("listed %d instances, saw %d starting with %v; want %d starting with 1.9.1.%d", list.Len(), len(seen), seen[:min(1, len(seen))], n, n)
 	}
-	err = s.EachMetadata(context.Background(), list, func(series, sop string, md []byte) error {
+	err = s.EachMetadata(context.Background(), list, func(series, sop, md string) error {
 		read, write := s.PoolStats()
 		if read.InUse != 0 || write.InUse != 0 {
 			t.Fatalf("while the client is written to, %d reader and %d writer connections are in use", read.InUse, write.InUse)
 		}
-		got = append(got, string(md))
+		got = append(got, md)
 		return nil
 	})
 	if err != nil {
