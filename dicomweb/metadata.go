@@ -1,9 +1,11 @@
 package dicomweb
 
 import (
+	"bufio"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"io"
 	"net/http"
 	"strconv"
@@ -11,8 +13,6 @@ import (
 	"sync"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/medimg/medimg/queries"
 )
 
 // retrieveMetadata is the Metadata resource of the Retrieve transaction (PS3.18 §10.4.1.1.2) at
@@ -27,20 +27,21 @@ func (s *Service) retrieveMetadata(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
-	insts, err := s.store.RetrieveInstances(ctx, sc)
+	base := s.baseURL(c.Request)
+	etag := newMetadataETag(base)
+	list, err := s.store.ListMetadata(ctx, sc, etag.add)
 	if err != nil {
 		return err
 	}
-	if len(insts) == 0 {
+	if list.Len() == 0 {
 		return errorf(http.StatusNotFound, "not_found", "%s has no instances", sc)
 	}
-	base := s.baseURL(c.Request)
-	etag := metadataETag(base, insts)
+	tag := etag.String()
 	h := c.Writer.Header()
-	h.Set("ETag", etag)
+	h.Set("ETag", tag)
 	h.Set("Vary", "Accept-Encoding")
 	h.Set("Cache-Control", "no-cache") // revalidate with If-None-Match: the study may change
-	if etagMatches(c.GetHeader("If-None-Match"), etag) {
+	if etagMatches(c.GetHeader("If-None-Match"), tag) {
 		c.Status(http.StatusNotModified)
 		return nil
 	}
@@ -57,27 +58,51 @@ func (s *Service) retrieveMetadata(c *gin.Context) error {
 		w = gz
 	}
 	c.Status(http.StatusOK)
-	_, err = io.WriteString(w, "[")
+	// Instances are written piece by piece (JSON, then each URL): buffered, so that the compressor
+	// or the connection sees large writes.
+	bw := bufWriters.Get().(*bufio.Writer)
+	bw.Reset(w)
+	defer func() {
+		bw.Reset(nil)
+		bufWriters.Put(bw)
+	}()
+	bw.WriteString("[")
 	n := 0
+	err = s.store.EachMetadata(ctx, list, func(series, sop, md string) error {
+		if n > 0 {
+			bw.WriteString(",")
+		}
+		n++
+		return writeMetadata(bw, md, instanceURL(base, sc.StudyUID, series, sop))
+	})
 	if err == nil {
-		err = s.store.EachMetadata(ctx, sc, func(series, sop, md string) error {
-			if n > 0 {
-				if _, err := io.WriteString(w, ","); err != nil {
-					return err
-				}
-			}
-			n++
-			_, err := w.Write(absoluteBulkDataURIs([]byte(md), instanceURL(base, sc.StudyUID, series, sop)))
-			return err
-		})
-	}
-	if err == nil {
-		_, err = io.WriteString(w, "]")
+		bw.WriteString("]")
+		err = bw.Flush()
 	}
 	// The status is sent: the client sees a cut body; the log has why.
 	s.logCut(c, "metadata", err, "scope", sc.String())
 	return nil
 }
+
+// writeMetadata writes one instance's stored metadata with its BulkDataURIs made absolute under
+// instanceURL, as absoluteBulkDataURIs does, without a copy of the metadata.
+func writeMetadata(w *bufio.Writer, md, instanceURL string) error {
+	for {
+		i := strings.Index(md, relativeBulkDataURI)
+		if i < 0 {
+			_, err := w.WriteString(md)
+			return err
+		}
+		w.WriteString(md[:i])
+		w.WriteString(`"BulkDataURI":"`)
+		w.WriteString(instanceURL)
+		w.WriteString(`/bulkdata/`)
+		md = md[i+len(relativeBulkDataURI):]
+	}
+}
+
+// bufWriters reuse the buffers of metadata responses.
+var bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 32<<10) }}
 
 // gzipWriters reuse compressors: a new one allocates hundreds of kilobytes.
 var gzipWriters = sync.Pool{New: func() any {
@@ -87,13 +112,24 @@ var gzipWriters = sync.Pool{New: func() any {
 
 // metadataETag identifies the metadata a response would carry: the instances and their content,
 // and the base URL that the BulkDataURIs hold.
-func metadataETag(base string, insts []queries.StoredInstance) string {
+type metadataETag struct{ h hash.Hash }
+
+func newMetadataETag(base string) metadataETag {
 	h := sha256.New()
 	_, _ = io.WriteString(h, base) // a hash's Write never fails
-	for _, in := range insts {
-		_, _ = io.WriteString(h, "\x00"+in.SOPInstanceUID+"\x00"+in.SHA256)
-	}
-	return `"` + hex.EncodeToString(h.Sum(nil)[:16]) + `"`
+	return metadataETag{h}
+}
+
+// add counts one instance in, by its SOP Instance UID and content hash.
+func (e metadataETag) add(sopUID, sha []byte) {
+	_, _ = e.h.Write([]byte{0})
+	_, _ = e.h.Write(sopUID)
+	_, _ = e.h.Write([]byte{0})
+	_, _ = e.h.Write(sha)
+}
+
+func (e metadataETag) String() string {
+	return `"` + hex.EncodeToString(e.h.Sum(nil)[:16]) + `"`
 }
 
 // etagMatches implements If-None-Match (RFC 9110 §13.1.2): a list of tags, weak or strong, or *.

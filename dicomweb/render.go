@@ -50,10 +50,17 @@ func (rs *renderSource) pixelSyntax() string {
 	return rs.src.TransferSyntaxUID
 }
 
-// pixelFormat returns the pixel attributes, reading the stored metadata the first time.
+// pixelFormat returns the pixel attributes, reading the stored metadata the first time (and the
+// first time this process renders the file's content: parsing the metadata costs about as much
+// as rendering a small frame).
 func (s *Service) pixelFormat(ctx context.Context, rs *renderSource) (pixels.Format, error) {
 	if rs.format != nil {
 		return *rs.format, nil
+	}
+	key := rs.src.SHA256 + "|" + rs.pixelSyntax()
+	if f, ok := s.formats.get(key); ok {
+		rs.format = &f
+		return f, nil
 	}
 	md, err := s.store.GetInstanceMetadata(ctx, rs.scope)
 	if err != nil {
@@ -63,6 +70,7 @@ func (s *Service) pixelFormat(ctx context.Context, rs *renderSource) (pixels.For
 	if err != nil {
 		return pixels.Format{}, errorf(http.StatusNotAcceptable, "not_acceptable", "%s cannot be rendered: %v", rs.scope, err)
 	}
+	s.formats.put(key, f)
 	rs.format = &f
 	return f, nil
 }

@@ -3,6 +3,8 @@ package dicomweb
 import (
 	"container/list"
 	"sync"
+
+	"github.com/medimg/medimg/dicomweb/pixels"
 )
 
 // renderCache keeps recently rendered images (thumbnails above all, which viewers ask for again
@@ -53,4 +55,33 @@ func (c *renderCache) put(key string, value []byte) {
 		delete(c.items, e.key)
 		c.size -= len(e.value)
 	}
+}
+
+// formatCache maps a file's content hash and pixel transfer syntax to its pixel attributes. The
+// attributes are a function of the content, so an entry is never stale; when full it starts over,
+// which costs one metadata read per instance rendered next.
+type formatCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[string]pixels.Format
+}
+
+func newFormatCache(max int) *formatCache {
+	return &formatCache{max: max, m: map[string]pixels.Format{}}
+}
+
+func (c *formatCache) get(key string) (pixels.Format, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.m[key]
+	return f, ok
+}
+
+func (c *formatCache) put(key string, f pixels.Format) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		clear(c.m)
+	}
+	c.m[key] = f
 }

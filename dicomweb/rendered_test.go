@@ -2,11 +2,16 @@ package dicomweb_test
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/color"
 	_ "image/jpeg"
 	"image/png"
+	"math"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -200,4 +205,116 @@ func abs(n int) int {
 		return -n
 	}
 	return n
+}
+
+// TestRenderedMatchesDCMTK renders both frames of the real enhanced CT through HTTP, with a window
+// asked and with its stored one, and compares them with what dcmtk's dcmj2pnm makes of the same
+// file and window: the PNG (our pixels before any lossy encoding) within one grey level of
+// dcmj2pnm's, and the JPEG within the error of JPEG at quality 90 of the PNG.
+func TestRenderedMatchesDCMTK(t *testing.T) {
+	dcmj2pnm, err := exec.LookPath("dcmj2pnm")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("dcmj2pnm (Debian's dcmtk) is needed under CI: apt-get install -y dcmtk")
+		}
+		t.Skip("dcmj2pnm not installed (Debian's dcmtk)")
+	}
+	s := newServer(t, "sqlite", dicomweb.Config{})
+	data := testfiles.Read(t, "5.dcm")
+	inst := s.stored(t, data)
+	file := filepath.Join(t.TempDir(), "ct.dcm")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, query string
+		window      []string // dcmj2pnm's window options
+	}{
+		{"soft_tissue_window", "?window=40,400", []string{"+Ww", "40", "400"}},
+		{"lung_window", "?window=-600,1500", []string{"+Ww", "-600", "1500"}},
+		{"bone_window", "?window=300,1500", []string{"+Ww", "300", "1500"}},
+	} {
+		for _, frame := range []string{"1", "2"} {
+			t.Run(tc.name+"_frame_"+frame, func(t *testing.T) {
+				out := filepath.Join(t.TempDir(), "ref.pgm")
+				args := append([]string{"+F", frame}, tc.window...)
+				if b, err := exec.Command(dcmj2pnm, append(args, file, out)...).CombinedOutput(); err != nil {
+					t.Fatalf("dcmj2pnm: %v\n%s", err, b)
+				}
+				ref := readPGM(t, out)
+				path := inst + "/frames/" + frame + "/rendered" + tc.query
+				lossless := s.get(t, path, "Accept", "image/png")
+				lossy := s.get(t, path, "Accept", "image/jpeg")
+				if lossless.status != 200 || lossy.status != 200 {
+					t.Fatalf("rendered: %d, %d", lossless.status, lossy.status)
+				}
+				ours := decodeGray(t, lossless.body)
+				if d := maxGreyDiff(ours, ref); d > 1 {
+					t.Errorf("our pixels differ from dcmj2pnm's by up to %d grey levels", d)
+				}
+				jpg := decodeGray(t, lossy.body)
+				if rms := rmsGreyDiff(jpg, ours); rms > 2.5 {
+					t.Errorf("the JPEG is %.2f grey levels (RMS) from the pixels it encodes", rms)
+				}
+			})
+		}
+	}
+}
+
+// readPGM reads a binary 8-bit PGM as dcmj2pnm writes it.
+func readPGM(t *testing.T, path string) *image.Gray {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w, h, maxval int
+	var header string
+	if _, err := fmt.Sscanf(string(b), "P5\n%d %d\n%d\n", &w, &h, &maxval); err != nil || maxval != 255 {
+		t.Fatalf("not an 8-bit PGM: %v", err)
+	}
+	header = fmt.Sprintf("P5\n%d %d\n%d\n", w, h, maxval)
+	img := image.NewGray(image.Rect(0, 0, w, h))
+	if copy(img.Pix, b[len(header):]) != w*h {
+		t.Fatalf("PGM of %d bytes for %d×%d", len(b), w, h)
+	}
+	return img
+}
+
+func decodeGray(t *testing.T, b []byte) *image.Gray {
+	t.Helper()
+	img, _, err := image.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := image.NewGray(img.Bounds())
+	for y := range img.Bounds().Dy() {
+		for x := range img.Bounds().Dx() {
+			g.Set(x, y, img.At(x, y))
+		}
+	}
+	return g
+}
+
+func maxGreyDiff(a, b *image.Gray) int {
+	if a.Bounds() != b.Bounds() {
+		return 256
+	}
+	worst := 0
+	for i := range a.Pix {
+		worst = max(worst, abs(int(a.Pix[i])-int(b.Pix[i])))
+	}
+	return worst
+}
+
+func rmsGreyDiff(a, b *image.Gray) float64 {
+	if a.Bounds() != b.Bounds() {
+		return 256
+	}
+	var sum float64
+	for i := range a.Pix {
+		d := float64(a.Pix[i]) - float64(b.Pix[i])
+		sum += d * d
+	}
+	return math.Sqrt(sum / float64(len(a.Pix)))
 }

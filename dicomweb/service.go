@@ -49,6 +49,9 @@ type Service struct {
 	metrics *metrics
 	// rendered caches /rendered and /thumbnail images.
 	rendered *renderCache
+	// formats keeps the pixel attributes of recently rendered instances, so that another frame or
+	// window of the same instance neither reads nor parses its metadata again.
+	formats *formatCache
 	// renderSlots bounds the frames decoded and rendered at once (each holds a frame and an image
 	// in memory): one per CPU, as rendering is CPU-bound.
 	renderSlots chan struct{}
@@ -68,6 +71,7 @@ func New(cfg Config, store *queries.Store, blobs storage.Store, log *slog.Logger
 		return nil, err
 	}
 	return &Service{cfg: cfg, store: store, blobs: blobs, log: log, metrics: m, rendered: newRenderCache(64 << 20),
+		formats:     newFormatCache(4096),
 		renderSlots: make(chan struct{}, runtime.NumCPU())}, nil
 }
 

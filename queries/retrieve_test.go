@@ -21,7 +21,7 @@ func TestEachMetadataHoldsNoConnectionWhileWriting(t *testing.T) {
 }
 
 func testEachMetadata(t *testing.T, s *queries.Store) {
-	const n = 150 // more than two batches
+	const n = 300 // more than two batches
 	for i := range n {
 		in := instance("1.9", "1.9.1", fmt.Sprintf("1.9.1.%d", i+1), "CT")
 		num := int64(n - i) // stored in reverse order: the callback must still see instance order
@@ -30,7 +30,17 @@ func testEachMetadata(t *testing.T, s *queries.Store) {
 		mustAdd(t, s, in)
 	}
 	var got []string
-	err := s.EachMetadata(context.Background(), queries.Scope{StudyUID: "1.9", SeriesUID: "1.9.1"}, func(series, sop, md string) error {
+	var seen []string
+	list, err := s.ListMetadata(context.Background(), queries.Scope{StudyUID: "1.9", SeriesUID: "1.9.1"}, func(sop, sha []byte) {
+		seen = append(seen, string(sop))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list.Len() != n || len(seen) != n || seen[0] != fmt.Sprintf("1.9.1.%d", n) {
+		t.Fatalf("listed %d instances, saw %d starting with %v; want %d starting with 1.9.1.%d", list.Len(), len(seen), seen[:min(1, len(seen))], n, n)
+	}
+	err = s.EachMetadata(context.Background(), list, func(series, sop, md string) error {
 		read, write := s.PoolStats()
 		if read.InUse != 0 || write.InUse != 0 {
 			t.Fatalf("while the client is written to, %d reader and %d writer connections are in use", read.InUse, write.InUse)

@@ -18,6 +18,9 @@ func Encode(w io.Writer, img image.Image, mediaType string, quality int) error {
 		if quality < 1 || quality > 100 {
 			return fmt.Errorf("%w: quality %d", ErrBadOptions, quality)
 		}
+		if g, ok := img.(*image.Gray); ok {
+			return encodeGrayJPEG(w, g, quality)
+		}
 		return jpeg.Encode(w, img, &jpeg.Options{Quality: quality})
 	case "image/png":
 		// Speed over size: a rendered frame is made per request.

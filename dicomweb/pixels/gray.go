@@ -37,30 +37,36 @@ func renderGray16(native []byte, f Format, win *Window, slope, intercept float64
 	}
 	index := func(raw uint32) uint32 { return raw>>shift&mask ^ flip }
 	n := len(pix)
-	lo, hi := mask, uint32(0)
+	var lo, hi, garbage uint32
 	if f.BitsAllocated == 8 {
+		lo, hi = mask, 0
 		for _, b := range native[:n] {
 			i := index(uint32(b))
 			lo, hi = min(lo, i), max(hi, i)
+			garbage |= uint32(b)
 		}
+		garbage &^= mask << shift
 	} else {
-		for p := range n {
-			i := index(uint32(binary.LittleEndian.Uint16(native[2*p:])))
-			lo, hi = min(lo, i), max(hi, i)
-		}
+		lo, hi, garbage = indexRange16(native[:2*n], shift, mask, flip)
 	}
 	// The stored value of index i is i-flip.
 	base := float64(lo) - float64(flip)
 	m := newGrayMap(f, win, slope, intercept, base, float64(hi)-float64(flip))
-	byIndex := make([]uint8, hi-lo+1)
-	for i := range byIndex {
-		byIndex[i] = m.apply(base + float64(i))
-	}
 	var byRaw [1 << 16]uint8
-	rawCount := uint32(1) << f.BitsAllocated
-	for raw := range rawCount {
-		if i := index(raw); i >= lo && i <= hi {
-			byRaw[raw] = byIndex[i-lo]
+	if garbage == 0 {
+		// Every sample is its stored value in place: only the raw values of the range occur.
+		for i := lo; i <= hi; i++ {
+			byRaw[(i^flip)<<shift] = m.apply(base + float64(i-lo))
+		}
+	} else {
+		byIndex := make([]uint8, hi-lo+1)
+		for i := range byIndex {
+			byIndex[i] = m.apply(base + float64(i))
+		}
+		for raw := range uint32(1) << f.BitsAllocated {
+			if i := index(raw); i >= lo && i <= hi {
+				byRaw[raw] = byIndex[i-lo]
+			}
 		}
 	}
 	if f.BitsAllocated == 8 {
@@ -69,7 +75,43 @@ func renderGray16(native []byte, f Format, win *Window, slope, intercept float64
 		}
 		return
 	}
-	src := native[:2*n]
+	lookup16(native[:2*n], &byRaw, pix)
+}
+
+// indexRange16 returns the smallest and largest index (as renderGray16 makes them) of the 16-bit
+// samples in src, and the bits set in some sample outside the stored bits. It reads four samples
+// per load, with two accumulators each so that the minimums do not wait on each other: it is half
+// of the per-pixel work.
+func indexRange16(src []byte, shift uint, mask, flip uint32) (lo, hi, garbage uint32) {
+	lo0, lo1, hi0, hi1 := mask, mask, uint32(0), uint32(0)
+	var or uint64
+	for len(src) >= 8 {
+		v := binary.LittleEndian.Uint64(src)
+		src = src[8:]
+		or |= v
+		a, b := uint32(v)&0xFFFF>>shift&mask^flip, uint32(v>>16)&0xFFFF>>shift&mask^flip
+		c, d := uint32(v>>32)&0xFFFF>>shift&mask^flip, uint32(v>>48)>>shift&mask^flip
+		lo0, hi0 = min(lo0, a, c), max(hi0, a, c)
+		lo1, hi1 = min(lo1, b, d), max(hi1, b, d)
+	}
+	for len(src) >= 2 {
+		raw := uint32(binary.LittleEndian.Uint16(src))
+		src = src[2:]
+		or |= uint64(raw)
+		i := raw>>shift&mask ^ flip
+		lo0, hi0 = min(lo0, i), max(hi0, i)
+	}
+	all := uint32(or | or>>16 | or>>32 | or>>48)
+	return min(lo0, lo1), max(hi0, hi1), all & 0xFFFF &^ (mask << shift)
+}
+
+// lookup16 maps each 16-bit sample of src through byRaw into pix, four samples per load.
+func lookup16(src []byte, byRaw *[1 << 16]uint8, pix []uint8) {
+	for len(src) >= 8 && len(pix) >= 4 {
+		v := binary.LittleEndian.Uint64(src)
+		pix[0], pix[1], pix[2], pix[3] = byRaw[uint16(v)], byRaw[uint16(v>>16)], byRaw[uint16(v>>32)], byRaw[uint16(v>>48)]
+		src, pix = src[8:], pix[4:]
+	}
 	for p := range pix {
 		pix[p] = byRaw[binary.LittleEndian.Uint16(src[2*p:])]
 	}
