@@ -6,62 +6,59 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/medimg/medimg/queries/internal/sqlcdb"
 )
 
-// AddInstance records a stored instance in one transaction: the study and series rows are created
-// or reused, the instance row inserted and the aggregates (counts, ModalitiesInStudy) updated.
-// An instance whose SOP Instance UID is already stored is ErrDuplicate unless replace is set; then
-// the old row is replaced and its blob key returned, for the caller to delete after this commit.
-// A series stored under another study is ErrConflict.
+// AddInstance records a stored instance: the study and series rows are created or reused, the
+// instance row inserted and the aggregates (counts, ModalitiesInStudy) updated, all committed when
+// it returns. An instance whose SOP Instance UID is already stored is ErrDuplicate unless replace
+// is set; then the old row is replaced and its blob key returned, for the caller to delete after
+// this commit. A series stored under another study is ErrConflict. Concurrent calls share one
+// transaction (see QueueInstance).
 func (s *Store) AddInstance(ctx context.Context, in NewInstance, replace bool) (replacedBlobKey string, err error) {
-	now := time.Now().UnixMilli()
-	err = s.inTx(ctx, func(q *sqlcdb.Queries) error {
-		studyPK, err := q.UpsertStudy(ctx, upsertStudyParams(in.Study, now))
-		if err != nil {
-			return fmt.Errorf("queries: study %s: %w", in.Study.StudyInstanceUID, err)
-		}
-		seriesPK, newSeries, err := s.seriesPK(ctx, q, studyPK, in, now)
-		if err != nil {
-			return err
-		}
-		if replace {
-			old, err := q.GetInstanceRef(ctx, in.Instance.SOPInstanceUID)
-			switch {
-			case err == nil:
-				return replaceInstance(ctx, q, old, in.Instance, studyPK, seriesPK, now, &replacedBlobKey)
-			case !errors.Is(err, sql.ErrNoRows):
-				return fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, err)
-			}
-		}
-		_, err = q.InsertInstance(ctx, insertInstanceParams(in.Instance, studyPK, seriesPK, now))
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, ErrDuplicate)
-		}
-		if err != nil {
-			return fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, err)
-		}
-		return bumpAggregates(ctx, q, studyPK, seriesPK, newSeries)
-	})
+	return s.QueueInstance(ctx, in, replace).Wait()
+}
+
+// addInstance is one AddInstance inside the transaction of q.
+func (s *Store) addInstance(ctx context.Context, q *sqlcdb.Queries, in NewInstance, replace bool, now int64) (replacedBlobKey string, err error) {
+	studyPK, err := q.UpsertStudy(ctx, upsertStudyParams(in.Study, now))
+	if err != nil {
+		return "", fmt.Errorf("queries: study %s: %w", in.Study.StudyInstanceUID, err)
+	}
+	seriesPK, newSeries, err := s.seriesPK(ctx, q, studyPK, in, now)
 	if err != nil {
 		return "", err
 	}
-	return replacedBlobKey, nil
+	if replace {
+		old, err := q.GetInstanceRef(ctx, in.Instance.SOPInstanceUID)
+		switch {
+		case err == nil:
+			return old.BlobKey, replaceInstance(ctx, q, old, in.Instance, studyPK, seriesPK, now)
+		case !errors.Is(err, sql.ErrNoRows):
+			return "", fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, err)
+		}
+	}
+	_, err = q.InsertInstance(ctx, insertInstanceParams(in.Instance, studyPK, seriesPK, now))
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, ErrDuplicate)
+	}
+	if err != nil {
+		return "", fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, err)
+	}
+	return "", bumpAggregates(ctx, q, studyPK, seriesPK, newSeries)
 }
 
 // replaceInstance swaps the row of a stored instance for the new one (--on-duplicate=overwrite),
 // possibly into another series or study, and recounts what it touched.
 func replaceInstance(ctx context.Context, q *sqlcdb.Queries, old sqlcdb.GetInstanceRefRow, in InstanceAttributes,
-	studyPK, seriesPK, now int64, replacedBlobKey *string) error {
+	studyPK, seriesPK, now int64) error {
 	if err := q.DeleteInstanceByPK(ctx, old.Pk); err != nil {
 		return fmt.Errorf("queries: replace instance %s: %w", in.SOPInstanceUID, err)
 	}
 	if _, err := q.InsertInstance(ctx, insertInstanceParams(in, studyPK, seriesPK, now)); err != nil {
 		return fmt.Errorf("queries: replace instance %s: %w", in.SOPInstanceUID, err)
 	}
-	*replacedBlobKey = old.BlobKey
 	if old.SeriesPk != seriesPK {
 		if err := pruneAndRefresh(ctx, q, old.StudyPk, old.SeriesPk); err != nil {
 			return err
