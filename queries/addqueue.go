@@ -106,6 +106,7 @@ func (s *Store) commitAdds(batch []*PendingInstance) {
 		return
 	}
 	q := s.writeQ.WithTx(tx)
+	rows := &batchRows{studies: make(map[string]batchStudy), series: make(map[string]batchSeries)}
 	savepoints := len(batch) > 1
 	var added []*PendingInstance
 	for i, p := range batch {
@@ -119,12 +120,13 @@ func (s *Store) commitAdds(batch []*PendingInstance) {
 				break
 			}
 		}
-		p.replaced, p.err = s.addInstance(ctx, q, p.in, p.replace, now)
+		p.replaced, p.err = s.addInstance(ctx, q, rows, p.in, p.replace, now)
 		if p.err == nil {
 			added = append(added, p)
 			continue
 		}
 		p.replaced = ""
+		rows.forget() // what it wrote before failing is undone
 		if savepoints {
 			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT add_instance"); err != nil {
 				failAll(batch[i+1:], fmt.Errorf("queries: rollback to savepoint: %w", err))

@@ -39,6 +39,12 @@ func TestQueuedInstancesShareATransaction(t *testing.T) {
 				{cancelled, instance("2.4", "2.4.1", "2.4.1.1", "CT"), context.Canceled}, // its request is gone
 				{ctx, instance("2.2", "2.2.2", "2.2.2.1", "SR"), nil},
 			}
+			// A later instance of a study fills the attributes the first one left empty, within a
+			// batch as across transactions.
+			noAccession := instance("2.5", "2.5.1", "2.5.1.1", "CT")
+			withAccession := instance("2.5", "2.5.1", "2.5.1.2", "CT")
+			withAccession.Study.AccessionNumber = "A25"
+			adds = append(adds, add{ctx, noAccession, nil}, add{ctx, withAccession, nil})
 			pending := make([]*queries.PendingInstance, len(adds))
 			for i, a := range adds {
 				pending[i] = s.QueueInstance(a.ctx, a.in, false)
@@ -69,6 +75,9 @@ func TestQueuedInstancesShareATransaction(t *testing.T) {
 					t.Errorf("study %s: %d series, %d instances, %v; want %d, %d, %s", want.study,
 						st.NumSeries, st.NumInstances, st.ModalitiesInStudy, want.series, want.instances, want.modalities)
 				}
+			}
+			if st := mustStudy(t, s, "2.5"); st.AccessionNumber != "A25" || st.NumInstances != 2 {
+				t.Errorf("study 2.5: accession %q, %d instances; want A25, 2", st.AccessionNumber, st.NumInstances)
 			}
 			for _, uid := range []string{"2.3", "2.4"} {
 				if _, err := s.GetStudy(ctx, uid); !errors.Is(err, queries.ErrNotFound) {

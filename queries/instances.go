@@ -20,13 +20,34 @@ func (s *Store) AddInstance(ctx context.Context, in NewInstance, replace bool) (
 	return s.QueueInstance(ctx, in, replace).Wait()
 }
 
-// addInstance is one AddInstance inside the transaction of q.
-func (s *Store) addInstance(ctx context.Context, q *sqlcdb.Queries, in NewInstance, replace bool, now int64) (replacedBlobKey string, err error) {
-	studyPK, err := q.UpsertStudy(ctx, upsertStudyParams(in.Study, now))
+// batchRows remembers, within one transaction, the study and series rows its instances have
+// already written, so that the next instance of the same series needs neither the study upsert
+// (which would change nothing when the attributes are the same) nor the series lookup. Whatever
+// undoes rows (a rollback to a savepoint, a replacement that prunes) must forget them all.
+type batchRows struct {
+	studies map[string]batchStudy  // by Study Instance UID
+	series  map[string]batchSeries // by Series Instance UID
+}
+
+type batchStudy struct {
+	pk    int64
+	attrs StudyAttributes // as upserted
+}
+
+type batchSeries struct {
+	pk, studyPK int64
+	studyUID    string
+}
+
+func (b *batchRows) forget() { clear(b.studies); clear(b.series) }
+
+// addInstance is one AddInstance inside the transaction of q; rows is that transaction's.
+func (s *Store) addInstance(ctx context.Context, q *sqlcdb.Queries, rows *batchRows, in NewInstance, replace bool, now int64) (replacedBlobKey string, err error) {
+	studyPK, err := rows.studyPK(ctx, q, in.Study, now)
 	if err != nil {
-		return "", fmt.Errorf("queries: study %s: %w", in.Study.StudyInstanceUID, err)
+		return "", err
 	}
-	seriesPK, newSeries, err := s.seriesPK(ctx, q, studyPK, in, now)
+	seriesPK, newSeries, err := rows.seriesPK(ctx, q, studyPK, in, now)
 	if err != nil {
 		return "", err
 	}
@@ -34,6 +55,7 @@ func (s *Store) addInstance(ctx context.Context, q *sqlcdb.Queries, in NewInstan
 		old, err := q.GetInstanceRef(ctx, in.Instance.SOPInstanceUID)
 		switch {
 		case err == nil:
+			rows.forget() // the replacement may prune a series and a study
 			return old.BlobKey, replaceInstance(ctx, q, old, in.Instance, studyPK, seriesPK, now)
 		case !errors.Is(err, sql.ErrNoRows):
 			return "", fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, err)
@@ -67,25 +89,44 @@ func replaceInstance(ctx context.Context, q *sqlcdb.Queries, old sqlcdb.GetInsta
 	return refreshAggregates(ctx, q, studyPK, seriesPK)
 }
 
-// seriesPK returns the series row for the instance, creating it when new.
-func (s *Store) seriesPK(ctx context.Context, q *sqlcdb.Queries, studyPK int64, in NewInstance, now int64) (pk int64, created bool, err error) {
-	uid := in.Series.SeriesInstanceUID
-	pk, err = q.InsertSeries(ctx, insertSeriesParams(in.Series, studyPK, now))
-	if err == nil {
-		return pk, true, nil
+// studyPK upserts the study row, unless this transaction already has with the same attributes.
+func (b *batchRows) studyPK(ctx context.Context, q *sqlcdb.Queries, a StudyAttributes, now int64) (int64, error) {
+	if st, ok := b.studies[a.StudyInstanceUID]; ok && st.attrs == a {
+		return st.pk, nil
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, false, fmt.Errorf("queries: series %s: %w", uid, err)
-	}
-	ref, err := q.GetSeriesRef(ctx, uid)
+	pk, err := q.UpsertStudy(ctx, upsertStudyParams(a, now))
 	if err != nil {
-		return 0, false, fmt.Errorf("queries: series %s: %w", uid, err)
+		return 0, fmt.Errorf("queries: study %s: %w", a.StudyInstanceUID, err)
 	}
-	if ref.StudyPk != studyPK {
+	b.studies[a.StudyInstanceUID] = batchStudy{pk: pk, attrs: a}
+	return pk, nil
+}
+
+// seriesPK returns the series row for the instance, creating it when new.
+func (b *batchRows) seriesPK(ctx context.Context, q *sqlcdb.Queries, studyPK int64, in NewInstance, now int64) (pk int64, created bool, err error) {
+	uid := in.Series.SeriesInstanceUID
+	ref, ok := b.series[uid]
+	if !ok {
+		pk, err = q.InsertSeries(ctx, insertSeriesParams(in.Series, studyPK, now))
+		if err == nil {
+			b.series[uid] = batchSeries{pk: pk, studyPK: studyPK, studyUID: in.Study.StudyInstanceUID}
+			return pk, true, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, false, fmt.Errorf("queries: series %s: %w", uid, err)
+		}
+		row, err := q.GetSeriesRef(ctx, uid)
+		if err != nil {
+			return 0, false, fmt.Errorf("queries: series %s: %w", uid, err)
+		}
+		ref = batchSeries{pk: row.Pk, studyPK: row.StudyPk, studyUID: row.StudyUid}
+		b.series[uid] = ref
+	}
+	if ref.studyPK != studyPK {
 		return 0, false, fmt.Errorf("queries: series %s is stored in study %s, not %s: %w",
-			uid, ref.StudyUid, in.Study.StudyInstanceUID, ErrConflict)
+			uid, ref.studyUID, in.Study.StudyInstanceUID, ErrConflict)
 	}
-	return ref.Pk, false, nil
+	return ref.pk, false, nil
 }
 
 // bumpAggregates counts one new instance by increment, which the study row lock taken by
