@@ -3,6 +3,7 @@ package queries
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"sync"
@@ -107,31 +108,40 @@ func (s *Store) commitAdds(batch []*PendingInstance) {
 	}
 	q := s.writeQ.WithTx(tx)
 	rows := &batchRows{studies: make(map[string]batchStudy), series: make(map[string]batchSeries)}
-	savepoints := len(batch) > 1
+	// Each instance of a batch of several runs under a savepoint, released when it succeeds: SQLite
+	// keeps the pages changed under open savepoints in a sub-journal, which spills to a temp file
+	// once a batch has changed 64 KiB of them.
+	savepoint := func(string) error { return nil }
+	if len(batch) > 1 {
+		savepoint = func(stmt string) error {
+			_, err := tx.ExecContext(ctx, stmt+" add_instance")
+			return err
+		}
+	}
 	var added []*PendingInstance
-	for i, p := range batch {
+	for _, p := range batch {
 		if err := p.ctx.Err(); err != nil {
 			p.err = fmt.Errorf("queries: instance %s: %w", p.in.Instance.SOPInstanceUID, err)
 			continue
 		}
-		if savepoints {
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT add_instance"); err != nil {
-				failAll(batch[i:], fmt.Errorf("queries: savepoint: %w", err))
-				break
-			}
+		if err := savepoint("SAVEPOINT"); err != nil {
+			abort(tx, batch, err)
+			return
 		}
 		p.replaced, p.err = s.addInstance(ctx, q, rows, p.in, p.replace, now)
 		if p.err == nil {
 			added = append(added, p)
+			if err := savepoint("RELEASE SAVEPOINT"); err != nil {
+				abort(tx, batch, err)
+				return
+			}
 			continue
 		}
 		p.replaced = ""
 		rows.forget() // what it wrote before failing is undone
-		if savepoints {
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT add_instance"); err != nil {
-				failAll(batch[i+1:], fmt.Errorf("queries: rollback to savepoint: %w", err))
-				break
-			}
+		if err := savepoint("ROLLBACK TO SAVEPOINT"); err != nil {
+			abort(tx, batch, err)
+			return
 		}
 	}
 	if len(added) == 0 {
@@ -141,6 +151,13 @@ func (s *Store) commitAdds(batch []*PendingInstance) {
 	if err := tx.Commit(); err != nil {
 		failAll(added, fmt.Errorf("queries: commit: %w", err))
 	}
+}
+
+// abort rolls back a batch whose savepoints failed, failing every instance of it: which of its
+// rows would have been kept is not known.
+func abort(tx *sql.Tx, batch []*PendingInstance, err error) {
+	_ = ignoreDone(tx.Rollback()) // the error that matters is err
+	failAll(batch, fmt.Errorf("queries: savepoint: %w", err))
 }
 
 // sortByStudy orders a batch by Study Instance UID: taking study rows in one order keeps two
