@@ -95,6 +95,9 @@ func (b *batchRows) studyPK(ctx context.Context, q *sqlcdb.Queries, a StudyAttri
 		return st.pk, nil
 	}
 	pk, err := q.UpsertStudy(ctx, upsertStudyParams(a, now))
+	if errors.Is(err, sql.ErrNoRows) { // stored, and these attributes change nothing
+		pk, err = q.TouchStudy(ctx, sqlcdb.TouchStudyParams{StudyUid: a.StudyInstanceUID, UpdatedAt: now})
+	}
 	if err != nil {
 		return 0, fmt.Errorf("queries: study %s: %w", a.StudyInstanceUID, err)
 	}
