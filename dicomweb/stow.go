@@ -3,7 +3,6 @@ package dicomweb
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,13 +10,13 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/medimg/medimg/dicomweb/clip"
 	"github.com/medimg/medimg/dicomweb/ingest"
 	"github.com/medimg/medimg/dicomweb/multipart"
-	"github.com/medimg/medimg/queries"
 )
 
 // Failure Reason (0008,1197) values of the Store Instances Response (PS3.18 Table I.2-2; 0x0111 is
@@ -127,24 +126,52 @@ func storedStudies(results []storeResult) []string {
 	return studies
 }
 
-// storeParts stores every part. When the body itself cannot be read to its end (malformed, over
-// the size limit, connection lost), the part being read fails with a message saying why, and
-// stopErr is that error.
+// maxPartsInFlight bounds the parts of one request whose blob and index row are being committed
+// while the next parts are read: each holds an open temp file.
+const maxPartsInFlight = 8
+
+// storeParts stores every part. Parts are read and parsed one after the other, as the body
+// arrives, while the parts before are still being made durable (see commitStaged); the response
+// waits for all of them. When the body itself cannot be read to its end (malformed, over the size
+// limit, connection lost), the part being read fails with a message saying why, and stopErr is
+// that error.
 func (s *Service) storeParts(ctx context.Context, mr *multipart.Reader, targetStudy string) (results []storeResult, stopErr error) {
-	for i := 1; ; i++ {
+	var slots []*storeResult
+	var wg sync.WaitGroup
+	inFlight := make(chan struct{}, maxPartsInFlight)
+	turn := firstTurn()
+	for {
 		part, err := mr.Next()
 		if err == io.EOF {
-			return results, nil
+			break
 		}
-		var res storeResult
+		slot := new(storeResult)
+		slots = append(slots, slot)
+		var staged *stagedObject
 		if err == nil {
-			res, err = s.storePart(ctx, part, targetStudy)
+			staged, *slot, err = s.stagePart(ctx, part, targetStudy)
 		}
 		if err != nil {
-			res = storeResult{reason: reasonCannotUnderstand, message: bodyErrorMessage(err)}
+			*slot = storeResult{reason: reasonCannotUnderstand, message: bodyErrorMessage(err)}
+			stopErr = err
+			break
 		}
+		if staged != nil {
+			inFlight <- struct{}{}
+			wg.Add(1)
+			go func(t *queueTurn) {
+				defer wg.Done()
+				*slot = s.commitStaged(ctx, staged, t)
+				<-inFlight
+			}(turn)
+			turn = turn.next()
+		}
+	}
+	wg.Wait()
+	for i, slot := range slots {
+		res := *slot
 		if res.reason != 0 {
-			res.message = fmt.Sprintf("part %d: %s", i, res.message)
+			res.message = fmt.Sprintf("part %d: %s", i+1, res.message)
 			name, ok := reasonName[res.reason]
 			if !ok {
 				name = "processing" // never a raw code: the label's values stay the listed ones
@@ -154,10 +181,8 @@ func (s *Service) storeParts(ctx context.Context, mr *multipart.Reader, targetSt
 			s.metrics.stowInstances.WithLabelValues("stored", "stored").Inc()
 		}
 		results = append(results, res)
-		if err != nil {
-			return results, err
-		}
 	}
+	return results, stopErr
 }
 
 // bodyErrorMessage says why the request body could not be read on.
@@ -173,102 +198,13 @@ func bodyErrorMessage(err error) string {
 	}
 }
 
-// storePart stores one part: it is written to a blob upload while being read, parsed, checked, and
-// only then committed under its key and recorded in the index. The returned error is set only when
-// the body stream broke; everything about the part itself is in the result.
-func (s *Service) storePart(ctx context.Context, part *multipart.Part, targetStudy string) (storeResult, error) {
+// stagePart reads and parses one part (see stageObject).
+func (s *Service) stagePart(ctx context.Context, part *multipart.Part, targetStudy string) (*stagedObject, storeResult, error) {
 	if part.ContentType != "" && part.ContentType != "application/dicom" {
-		return storeResult{reason: reasonCannotUnderstand,
+		return nil, storeResult{reason: reasonCannotUnderstand,
 			message: fmt.Sprintf("media type %s; every part must be application/dicom", clip.String(part.ContentType))}, nil
 	}
-	return s.storeObject(ctx, part, targetStudy)
-}
-
-// storeObject stores one Part 10 object read from r (see storePart); an error means r broke.
-func (s *Service) storeObject(ctx context.Context, r io.Reader, targetStudy string) (storeResult, error) {
-	up, err := s.blobs.NewUpload(ctx)
-	if err != nil {
-		s.log.ErrorContext(ctx, "stow: blob upload", "err", err)
-		return storeResult{reason: reasonOutOfResources, message: "storage failure; see the server log", internal: true}, nil
-	}
-	defer up.Abort()
-	hash := sha256.New()
-	n, err := copyPooled(io.MultiWriter(uploadWriter{up}, hash), r)
-	if err != nil {
-		var we writeError
-		if errors.As(err, &we) {
-			s.log.ErrorContext(ctx, "stow: blob write", "err", err)
-			return storeResult{reason: reasonOutOfResources, message: "storage failure; see the server log", internal: true}, nil
-		}
-		// The body broke inside this part: the part is lost and so is the rest of the stream.
-		return storeResult{}, err
-	}
-
-	inst, err := ingest.Read(up, n, ingest.Options{InlineBinaryMax: s.cfg.InlineBinaryMax, TempDir: s.cfg.TempDir})
-	if errors.Is(err, ingest.ErrTemporaryStorage) {
-		s.log.ErrorContext(ctx, "stow: inflating a deflated part", "err", err)
-		return storeResult{reason: reasonOutOfResources, message: "storage failure; see the server log", internal: true}, nil
-	}
-	if err != nil {
-		return ingestFailure(err), nil
-	}
-	res := storeResult{classUID: inst.SOPClassUID, instanceUID: inst.SOPInstanceUID,
-		studyUID: inst.StudyInstanceUID, seriesUID: inst.SeriesInstanceUID}
-	fail := func(reason uint16, conflict bool, format string, args ...any) storeResult {
-		res.reason, res.conflict, res.message = reason, conflict, fmt.Sprintf(format, args...)
-		return res
-	}
-	if targetStudy != "" && inst.StudyInstanceUID != targetStudy {
-		return fail(reasonProcessing, true, "the StudyInstanceUID %s of the instance differs from the study in the URL",
-			inst.StudyInstanceUID), nil
-	}
-	overwrite := s.cfg.OnDuplicate == OnDuplicateOverwrite
-	if !overwrite {
-		// Checked before the commit to save writing a file that would be refused; the unique key
-		// in the index remains the guard against a concurrent store of the same instance.
-		if exists, err := s.store.InstanceExists(ctx, inst.SOPInstanceUID); err != nil {
-			s.log.ErrorContext(ctx, "stow: duplicate check", "err", err)
-			res := fail(reasonProcessing, false, "internal error; see the server log")
-			res.internal = true // the database failed, not the input: 500 when nothing was stored
-			return res, nil
-		} else if exists {
-			return fail(reasonDuplicate, true, "SOP Instance %s is already stored", inst.SOPInstanceUID), nil
-		}
-	}
-
-	key := blobKey(inst)
-	if err := up.Commit(ctx, key); err != nil {
-		s.log.ErrorContext(ctx, "stow: blob commit", "key", key, "err", err)
-		r := fail(reasonOutOfResources, false, "storage failure; see the server log")
-		r.internal = true
-		return r, nil
-	}
-	record, err := newInstanceRecord(inst, key, n, hex.EncodeToString(hash.Sum(nil)))
-	if err == nil {
-		var replaced string
-		replaced, err = s.store.AddInstance(ctx, record, overwrite)
-		if err == nil {
-			if replaced != "" && replaced != key {
-				s.deleteBlobs(ctx, []string{replaced})
-			}
-			s.metrics.stowBytes.Add(float64(n))
-			return res, nil
-		}
-	}
-	// The row did not commit: the blob must not outlive it.
-	s.deleteBlobs(ctx, []string{key})
-	switch {
-	case errors.Is(err, queries.ErrDuplicate):
-		return fail(reasonDuplicate, true, "SOP Instance %s is already stored", inst.SOPInstanceUID), nil
-	case errors.Is(err, queries.ErrConflict):
-		// The other study is not the sender's to know: say only that there is one.
-		return fail(reasonProcessing, true, "series %s is stored under another study", inst.SeriesInstanceUID), nil
-	default:
-		s.log.ErrorContext(ctx, "stow: index", "sop", inst.SOPInstanceUID, "err", err)
-		r := fail(reasonProcessing, false, "internal error; see the server log")
-		r.internal = true
-		return r, nil
-	}
+	return s.stageObject(ctx, part, targetStudy)
 }
 
 // ingestFailure maps a parse failure to its Failure Reason.

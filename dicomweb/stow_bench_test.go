@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/medimg/medimg/dicomweb"
 	"github.com/medimg/medimg/dicomweb/ingest/dicomgen"
+	"github.com/medimg/medimg/queries/querytest"
 )
 
 // uidTemplate makes an instance whose SOP Instance UID can be swapped for another of the same
@@ -33,10 +35,19 @@ func (u uidTemplate) instance(n uint64) []byte {
 }
 
 // BenchmarkStoreInstances measures STOW-RS ingest on SQLite and the filesystem with 4 concurrent
-// clients: instances/s and MB/s of DICOM stored.
+// clients: instances/s and MB/s of DICOM stored. With MEDIMG_TEST_POSTGRES_URL set, the same cases
+// run again on PostgreSQL under postgres/.
 //
 //	go test -run '^$' -bench StoreInstances -benchtime 2000x ./dicomweb/
 func BenchmarkStoreInstances(b *testing.B) {
+	benchStoreCases(b, "sqlite")
+	if os.Getenv(querytest.EnvPostgresURL) != "" {
+		b.Run("postgres", func(b *testing.B) { benchStoreCases(b, "postgres") })
+	}
+}
+
+// benchStoreCases runs the STOW cases on engine.
+func benchStoreCases(b *testing.B, engine string) {
 	cases := []struct {
 		name       string
 		spec       dicomgen.Spec
@@ -51,7 +62,7 @@ func BenchmarkStoreInstances(b *testing.B) {
 		// One server per case, made here rather than in the sub-benchmark, which runs several
 		// times: removing a store's thousands of files between runs makes ext4 scan past the
 		// freshly deleted inodes on every file it creates next, measuring the clean-up, not STOW.
-		s := newServer(b, "sqlite", dicomweb.Config{})
+		s := newServer(b, engine, dicomweb.Config{})
 		b.Run(bc.name, func(b *testing.B) { benchStore(b, s, bc.spec, bc.perRequest) })
 	}
 }

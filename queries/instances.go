@@ -6,62 +6,81 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/medimg/medimg/queries/internal/sqlcdb"
 )
 
-// AddInstance records a stored instance in one transaction: the study and series rows are created
-// or reused, the instance row inserted and the aggregates (counts, ModalitiesInStudy) updated.
-// An instance whose SOP Instance UID is already stored is ErrDuplicate unless replace is set; then
-// the old row is replaced and its blob key returned, for the caller to delete after this commit.
-// A series stored under another study is ErrConflict.
+// AddInstance records a stored instance: the study and series rows are created or reused, the
+// instance row inserted and the aggregates (counts, ModalitiesInStudy) updated, all committed when
+// it returns. An instance whose SOP Instance UID is already stored is ErrDuplicate unless replace
+// is set; then the old row is replaced and its blob key returned, for the caller to delete after
+// this commit. A series stored under another study is ErrConflict. Concurrent calls share one
+// transaction (see QueueInstance).
 func (s *Store) AddInstance(ctx context.Context, in NewInstance, replace bool) (replacedBlobKey string, err error) {
-	now := time.Now().UnixMilli()
-	err = s.inTx(ctx, func(q *sqlcdb.Queries) error {
-		studyPK, err := q.UpsertStudy(ctx, upsertStudyParams(in.Study, now))
-		if err != nil {
-			return fmt.Errorf("queries: study %s: %w", in.Study.StudyInstanceUID, err)
-		}
-		seriesPK, newSeries, err := s.seriesPK(ctx, q, studyPK, in, now)
-		if err != nil {
-			return err
-		}
-		if replace {
-			old, err := q.GetInstanceRef(ctx, in.Instance.SOPInstanceUID)
-			switch {
-			case err == nil:
-				return replaceInstance(ctx, q, old, in.Instance, studyPK, seriesPK, now, &replacedBlobKey)
-			case !errors.Is(err, sql.ErrNoRows):
-				return fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, err)
-			}
-		}
-		_, err = q.InsertInstance(ctx, insertInstanceParams(in.Instance, studyPK, seriesPK, now))
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, ErrDuplicate)
-		}
-		if err != nil {
-			return fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, err)
-		}
-		return bumpAggregates(ctx, q, studyPK, seriesPK, newSeries)
-	})
+	return s.QueueInstance(ctx, in, replace).Wait()
+}
+
+// batchRows remembers, within one transaction, the study and series rows its instances have
+// already written, so that the next instance of the same series needs neither the study upsert
+// (which would change nothing when the attributes are the same) nor the series lookup. Whatever
+// undoes rows (a rollback to a savepoint, a replacement that prunes) must forget them all.
+type batchRows struct {
+	studies map[string]batchStudy  // by Study Instance UID
+	series  map[string]batchSeries // by Series Instance UID
+}
+
+type batchStudy struct {
+	pk    int64
+	attrs StudyAttributes // as upserted
+}
+
+type batchSeries struct {
+	pk, studyPK int64
+	studyUID    string
+}
+
+func (b *batchRows) forget() { clear(b.studies); clear(b.series) }
+
+// addInstance is one AddInstance inside the transaction of q; rows is that transaction's.
+func (s *Store) addInstance(ctx context.Context, q *sqlcdb.Queries, rows *batchRows, in NewInstance, replace bool, now int64) (replacedBlobKey string, err error) {
+	studyPK, err := rows.studyPK(ctx, q, in.Study, now)
 	if err != nil {
 		return "", err
 	}
-	return replacedBlobKey, nil
+	seriesPK, newSeries, err := rows.seriesPK(ctx, q, studyPK, in, now)
+	if err != nil {
+		return "", err
+	}
+	if replace {
+		old, err := q.GetInstanceRef(ctx, in.Instance.SOPInstanceUID)
+		switch {
+		case err == nil:
+			rows.forget() // the replacement may prune a series and a study
+			return old.BlobKey, replaceInstance(ctx, q, old, in.Instance, studyPK, seriesPK, now)
+		case !errors.Is(err, sql.ErrNoRows):
+			return "", fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, err)
+		}
+	}
+	_, err = q.InsertInstance(ctx, insertInstanceParams(in.Instance, studyPK, seriesPK, now))
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, ErrDuplicate)
+	}
+	if err != nil {
+		return "", fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, err)
+	}
+	return "", bumpAggregates(ctx, q, studyPK, seriesPK, newSeries)
 }
 
 // replaceInstance swaps the row of a stored instance for the new one (--on-duplicate=overwrite),
 // possibly into another series or study, and recounts what it touched.
 func replaceInstance(ctx context.Context, q *sqlcdb.Queries, old sqlcdb.GetInstanceRefRow, in InstanceAttributes,
-	studyPK, seriesPK, now int64, replacedBlobKey *string) error {
+	studyPK, seriesPK, now int64) error {
 	if err := q.DeleteInstanceByPK(ctx, old.Pk); err != nil {
 		return fmt.Errorf("queries: replace instance %s: %w", in.SOPInstanceUID, err)
 	}
 	if _, err := q.InsertInstance(ctx, insertInstanceParams(in, studyPK, seriesPK, now)); err != nil {
 		return fmt.Errorf("queries: replace instance %s: %w", in.SOPInstanceUID, err)
 	}
-	*replacedBlobKey = old.BlobKey
 	if old.SeriesPk != seriesPK {
 		if err := pruneAndRefresh(ctx, q, old.StudyPk, old.SeriesPk); err != nil {
 			return err
@@ -70,25 +89,47 @@ func replaceInstance(ctx context.Context, q *sqlcdb.Queries, old sqlcdb.GetInsta
 	return refreshAggregates(ctx, q, studyPK, seriesPK)
 }
 
-// seriesPK returns the series row for the instance, creating it when new.
-func (s *Store) seriesPK(ctx context.Context, q *sqlcdb.Queries, studyPK int64, in NewInstance, now int64) (pk int64, created bool, err error) {
-	uid := in.Series.SeriesInstanceUID
-	pk, err = q.InsertSeries(ctx, insertSeriesParams(in.Series, studyPK, now))
-	if err == nil {
-		return pk, true, nil
+// studyPK upserts the study row, unless this transaction already has with the same attributes.
+func (b *batchRows) studyPK(ctx context.Context, q *sqlcdb.Queries, a StudyAttributes, now int64) (int64, error) {
+	if st, ok := b.studies[a.StudyInstanceUID]; ok && st.attrs == a {
+		return st.pk, nil
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return 0, false, fmt.Errorf("queries: series %s: %w", uid, err)
+	pk, err := q.UpsertStudy(ctx, upsertStudyParams(a, now))
+	if errors.Is(err, sql.ErrNoRows) { // stored, and these attributes change nothing
+		pk, err = q.TouchStudy(ctx, sqlcdb.TouchStudyParams{StudyUid: a.StudyInstanceUID, UpdatedAt: now})
 	}
-	ref, err := q.GetSeriesRef(ctx, uid)
 	if err != nil {
-		return 0, false, fmt.Errorf("queries: series %s: %w", uid, err)
+		return 0, fmt.Errorf("queries: study %s: %w", a.StudyInstanceUID, err)
 	}
-	if ref.StudyPk != studyPK {
+	b.studies[a.StudyInstanceUID] = batchStudy{pk: pk, attrs: a}
+	return pk, nil
+}
+
+// seriesPK returns the series row for the instance, creating it when new.
+func (b *batchRows) seriesPK(ctx context.Context, q *sqlcdb.Queries, studyPK int64, in NewInstance, now int64) (pk int64, created bool, err error) {
+	uid := in.Series.SeriesInstanceUID
+	ref, ok := b.series[uid]
+	if !ok {
+		pk, err = q.InsertSeries(ctx, insertSeriesParams(in.Series, studyPK, now))
+		if err == nil {
+			b.series[uid] = batchSeries{pk: pk, studyPK: studyPK, studyUID: in.Study.StudyInstanceUID}
+			return pk, true, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, false, fmt.Errorf("queries: series %s: %w", uid, err)
+		}
+		row, err := q.GetSeriesRef(ctx, uid)
+		if err != nil {
+			return 0, false, fmt.Errorf("queries: series %s: %w", uid, err)
+		}
+		ref = batchSeries{pk: row.Pk, studyPK: row.StudyPk, studyUID: row.StudyUid}
+		b.series[uid] = ref
+	}
+	if ref.studyPK != studyPK {
 		return 0, false, fmt.Errorf("queries: series %s is stored in study %s, not %s: %w",
-			uid, ref.StudyUid, in.Study.StudyInstanceUID, ErrConflict)
+			uid, ref.studyUID, in.Study.StudyInstanceUID, ErrConflict)
 	}
-	return ref.Pk, false, nil
+	return ref.pk, false, nil
 }
 
 // bumpAggregates counts one new instance by increment, which the study row lock taken by

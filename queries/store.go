@@ -47,6 +47,8 @@ type Store struct {
 	// On PostgreSQL write and read are the same pool.
 	write *sql.DB
 	read  *sql.DB
+	// adds commits the AddInstance calls of concurrent requests together.
+	adds addQueue
 }
 
 // Open connects to the database named by dsn, applies the migrations and returns the Store.

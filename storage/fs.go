@@ -26,6 +26,8 @@ type FS struct {
 	// directory a concurrent Delete has just pruned, and never relies on a directory another Commit
 	// has created but not yet made durable.
 	dirs sync.Mutex
+	// dirSyncs lets concurrent commits into one directory share its fsyncs.
+	dirSyncs dirSyncer
 }
 
 var _ Store = (*FS)(nil)

@@ -95,7 +95,7 @@ func (f *FS) place(tmp, dst string) error {
 		return err
 	}
 	// Gone means a Delete of this very key has already pruned it: the commit happened, and was undone.
-	if err := syncDir(parent); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := f.dirSyncs.sync(parent, syncDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil

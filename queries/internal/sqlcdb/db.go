@@ -180,6 +180,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.tokenByHashStmt, err = db.PrepareContext(ctx, tokenByHash); err != nil {
 		return nil, fmt.Errorf("error preparing query TokenByHash: %w", err)
 	}
+	if q.touchStudyStmt, err = db.PrepareContext(ctx, touchStudy); err != nil {
+		return nil, fmt.Errorf("error preparing query TouchStudy: %w", err)
+	}
 	if q.touchTokenStmt, err = db.PrepareContext(ctx, touchToken); err != nil {
 		return nil, fmt.Errorf("error preparing query TouchToken: %w", err)
 	}
@@ -451,6 +454,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing tokenByHashStmt: %w", cerr)
 		}
 	}
+	if q.touchStudyStmt != nil {
+		if cerr := q.touchStudyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing touchStudyStmt: %w", cerr)
+		}
+	}
 	if q.touchTokenStmt != nil {
 		if cerr := q.touchTokenStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing touchTokenStmt: %w", cerr)
@@ -552,6 +560,7 @@ type Queries struct {
 	setUserStmt                *sql.Stmt
 	studyBlobKeysStmt          *sql.Stmt
 	tokenByHashStmt            *sql.Stmt
+	touchStudyStmt             *sql.Stmt
 	touchTokenStmt             *sql.Stmt
 	upsertStudyStmt            *sql.Stmt
 }
@@ -612,6 +621,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		setUserStmt:                q.setUserStmt,
 		studyBlobKeysStmt:          q.studyBlobKeysStmt,
 		tokenByHashStmt:            q.tokenByHashStmt,
+		touchStudyStmt:             q.touchStudyStmt,
 		touchTokenStmt:             q.touchTokenStmt,
 		upsertStudyStmt:            q.upsertStudyStmt,
 	}

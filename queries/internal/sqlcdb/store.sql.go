@@ -798,6 +798,23 @@ func (q *Queries) StudyBlobKeys(ctx context.Context, studyPk int64) ([]string, e
 	return items, nil
 }
 
+const touchStudy = `-- name: TouchStudy :one
+UPDATE studies SET updated_at = $2 WHERE study_uid = $1 RETURNING pk
+`
+
+type TouchStudyParams struct {
+	StudyUid  string
+	UpdatedAt int64
+}
+
+// An instance added to a study whose attributes it does not change (see UpsertStudy).
+func (q *Queries) TouchStudy(ctx context.Context, arg TouchStudyParams) (int64, error) {
+	row := q.queryRow(ctx, q.touchStudyStmt, touchStudy, arg.StudyUid, arg.UpdatedAt)
+	var pk int64
+	err := row.Scan(&pk)
+	return pk, err
+}
+
 const upsertStudy = `-- name: UpsertStudy :one
 INSERT INTO studies (
     study_uid, patient_name, patient_id, patient_birth_date, patient_sex, study_date, study_time,
@@ -825,6 +842,16 @@ ON CONFLICT (study_uid) DO UPDATE SET
     study_description = CASE WHEN studies.study_description = '' THEN excluded.study_description ELSE studies.study_description END,
     study_description_ci = CASE WHEN studies.study_description = '' THEN excluded.study_description_ci ELSE studies.study_description_ci END,
     updated_at = excluded.updated_at
+WHERE (studies.patient_name = '' AND excluded.patient_name <> '')
+   OR (studies.patient_id = '' AND excluded.patient_id <> '')
+   OR (studies.patient_birth_date = '' AND excluded.patient_birth_date <> '')
+   OR (studies.patient_sex = '' AND excluded.patient_sex <> '')
+   OR (studies.study_date = '' AND excluded.study_date <> '')
+   OR (studies.study_time = '' AND excluded.study_time <> '')
+   OR (studies.accession_number = '' AND excluded.accession_number <> '')
+   OR (studies.referring_physician_name = '' AND excluded.referring_physician_name <> '')
+   OR (studies.study_id = '' AND excluded.study_id <> '')
+   OR (studies.study_description = '' AND excluded.study_description <> '')
 RETURNING pk
 `
 
@@ -855,6 +882,10 @@ type UpsertStudyParams struct {
 // writers of one study so that the aggregates updated later in the transaction are exact.
 // The first instance stored sets the study's attributes; later instances fill only empty ones.
 // The *_ci and *_words search columns follow their attribute.
+// Only when an empty attribute gets a value: SQLite rewrites the entry of every index on a column
+// the SET assigns, even to the value it had, which made the study row's fifteen indexes most of
+// the pages an instance wrote. Otherwise no row is returned and the caller runs TouchStudy, which
+// on PostgreSQL finds the row already locked by this statement.
 func (q *Queries) UpsertStudy(ctx context.Context, arg UpsertStudyParams) (int64, error) {
 	row := q.queryRow(ctx, q.upsertStudyStmt, upsertStudy,
 		arg.StudyUid,

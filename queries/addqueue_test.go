@@ -1,0 +1,126 @@
+package queries_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/medimg/medimg/queries"
+	"github.com/medimg/medimg/queries/querytest"
+)
+
+// TestQueuedInstancesShareATransaction queues a batch that mixes good instances with a duplicate
+// of a stored one, a duplicate within the batch, a series of another study and a cancelled
+// request, all before anyone waits, so that they commit in one transaction: each gets the answer
+// AddInstance alone would give, and the failed ones leave no row behind (no study, no series, no
+// count).
+func TestQueuedInstancesShareATransaction(t *testing.T) {
+	for _, engine := range querytest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			s := querytest.Open(t, engine)
+			ctx := context.Background()
+			mustAdd(t, s, instance("2.1", "2.1.1", "2.1.1.1", "CT"))
+			cancelled, cancel := context.WithCancel(ctx)
+			cancel()
+
+			type add struct {
+				ctx     context.Context
+				in      queries.NewInstance
+				wantErr error
+			}
+			adds := []add{
+				{ctx, instance("2.1", "2.1.1", "2.1.1.2", "CT"), nil},
+				{ctx, instance("2.1", "2.1.1", "2.1.1.1", "CT"), queries.ErrDuplicate},   // stored before
+				{ctx, instance("2.2", "2.2.1", "2.2.1.1", "MR"), nil},                    // a new study
+				{ctx, instance("2.3", "2.1.1", "2.3.1.1", "CT"), queries.ErrConflict},    // series of study 2.1
+				{ctx, instance("2.2", "2.2.1", "2.2.1.1", "MR"), queries.ErrDuplicate},   // queued twice: the first wins
+				{cancelled, instance("2.4", "2.4.1", "2.4.1.1", "CT"), context.Canceled}, // its request is gone
+				{ctx, instance("2.2", "2.2.2", "2.2.2.1", "SR"), nil},
+			}
+			// A later instance of a study fills the attributes the first one left empty, within a
+			// batch as across transactions.
+			noAccession := instance("2.5", "2.5.1", "2.5.1.1", "CT")
+			withAccession := instance("2.5", "2.5.1", "2.5.1.2", "CT")
+			withAccession.Study.AccessionNumber = "A25"
+			adds = append(adds, add{ctx, noAccession, nil}, add{ctx, withAccession, nil})
+			pending := make([]*queries.PendingInstance, len(adds))
+			for i, a := range adds {
+				pending[i] = s.QueueInstance(a.ctx, a.in, false)
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, len(adds))
+			for i := len(pending) - 1; i >= 0; i-- { // the leader is not the first to wait
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = pending[i].Wait()
+				}()
+			}
+			wg.Wait()
+			for i, a := range adds {
+				if !errors.Is(errs[i], a.wantErr) || (a.wantErr == nil) != (errs[i] == nil) {
+					t.Errorf("add %d (%s): err = %v, want %v", i, a.in.Instance.SOPInstanceUID, errs[i], a.wantErr)
+				}
+			}
+
+			for _, want := range []struct {
+				study             string
+				series, instances int
+				modalities        string
+			}{{"2.1", 1, 2, "[CT]"}, {"2.2", 2, 2, "[MR SR]"}} {
+				st := mustStudy(t, s, want.study)
+				if st.NumSeries != want.series || st.NumInstances != want.instances || fmt.Sprint(st.ModalitiesInStudy) != want.modalities {
+					t.Errorf("study %s: %d series, %d instances, %v; want %d, %d, %s", want.study,
+						st.NumSeries, st.NumInstances, st.ModalitiesInStudy, want.series, want.instances, want.modalities)
+				}
+			}
+			if st := mustStudy(t, s, "2.5"); st.AccessionNumber != "A25" || st.NumInstances != 2 {
+				t.Errorf("study 2.5: accession %q, %d instances; want A25, 2", st.AccessionNumber, st.NumInstances)
+			}
+			for _, uid := range []string{"2.3", "2.4"} {
+				if _, err := s.GetStudy(ctx, uid); !errors.Is(err, queries.ErrNotFound) {
+					t.Errorf("a failed add left study %s behind (err %v)", uid, err)
+				}
+			}
+			if _, err := s.GetSeries(ctx, "2.4.1"); !errors.Is(err, queries.ErrNotFound) {
+				t.Errorf("a cancelled add left series 2.4.1 behind (err %v)", err)
+			}
+		})
+	}
+}
+
+// TestQueueHandsTheLeadOn has many goroutines add at once, so that callers queue behind a
+// running transaction and the lead passes from one to the next: every instance is recorded once
+// and every caller returns.
+func TestQueueHandsTheLeadOn(t *testing.T) {
+	for _, engine := range querytest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			s := querytest.Open(t, engine)
+			const clients, perClient = 16, 25
+			var wg sync.WaitGroup
+			for c := range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range perClient {
+						study := fmt.Sprintf("3.%d", i%3+1)
+						in := instance(study, study+".1", fmt.Sprintf("%s.1.%d.%d", study, c+1, i+1), "CT")
+						if _, err := s.AddInstance(context.Background(), in, false); err != nil {
+							t.Errorf("add: %v", err)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			total := 0
+			for i := 1; i <= 3; i++ {
+				total += mustStudy(t, s, fmt.Sprintf("3.%d", i)).NumInstances
+			}
+			if total != clients*perClient {
+				t.Errorf("%d instances recorded, want %d", total, clients*perClient)
+			}
+		})
+	}
+}
