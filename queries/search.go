@@ -413,6 +413,12 @@ func trimMore[T any](rows []T, limit int) ([]T, bool) {
 
 func (s *Store) query(ctx context.Context, query string, args []any, scan func(*sql.Rows) error) error {
 	rows, err := s.read.QueryContext(ctx, query, args...)
+	return scanRows(rows, err, scan)
+}
+
+// scanRows calls scan on each row of a query's result (rows and err, as QueryContext returns
+// them), then closes it.
+func scanRows(rows *sql.Rows, err error, scan func(*sql.Rows) error) error {
 	if err != nil {
 		return fmt.Errorf("queries: search: %w", err)
 	}

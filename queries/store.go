@@ -49,6 +49,8 @@ type Store struct {
 	read  *sql.DB
 	// adds commits the AddInstance calls of concurrent requests together.
 	adds addQueue
+	// metadataBatch is metadataBatchSQL prepared on the read pool.
+	metadataBatch *sql.Stmt
 }
 
 // Open connects to the database named by dsn, applies the migrations and returns the Store.
@@ -97,6 +99,9 @@ func Open(ctx context.Context, dsn string, migrations Migrations, opts ...Option
 	if s.writeQ, err = sqlcdb.Prepare(ctx, s.write); err == nil {
 		s.readQ, err = sqlcdb.Prepare(ctx, s.read)
 	}
+	if err == nil {
+		s.metadataBatch, err = s.read.PrepareContext(ctx, metadataBatchSQL)
+	}
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("queries: prepare: %w", err)
@@ -122,6 +127,9 @@ func (s *Store) Close() error {
 		if q != nil {
 			err = errors.Join(err, q.Close())
 		}
+	}
+	if s.metadataBatch != nil {
+		err = errors.Join(err, s.metadataBatch.Close())
 	}
 	err = errors.Join(err, s.write.Close())
 	if s.read != nil && s.read != s.write {
