@@ -103,11 +103,9 @@ type copySummary struct {
 	copied, copiedBytes   int64
 	already, alreadyBytes int64
 	gone                  int64 // deleted from the index during the copy
-	failed                []copyFailure
+	failed                []failure
 	interrupted           bool
 }
-
-type copyFailure struct{ key, reason string }
 
 // copyOutcome is what became of one file.
 type copyOutcome int
@@ -147,7 +145,7 @@ func (c *blobCopy) run(ctx context.Context) (*copySummary, error) {
 					mu.Unlock()
 					continue // not a failure of this file: the run was stopped
 				case err != nil:
-					sum.failed = append(sum.failed, copyFailure{b.Key, err.Error()})
+					sum.failed = append(sum.failed, failure{b.Key, err.Error()})
 					fmt.Fprintf(c.progress, "failed %s: %v\n", b.Key, err)
 				case outcome == outcomeCopied:
 					sum.copied++
@@ -254,14 +252,7 @@ func (s *copySummary) report(w io.Writer, from, to string) {
 		fmt.Fprintf(w, ", %d deleted during the copy", s.gone)
 	}
 	fmt.Fprintln(w)
-	const shown = 20
-	for i, f := range s.failed {
-		if i == shown {
-			fmt.Fprintf(w, "  … and %d more (each is logged above)\n", len(s.failed)-shown)
-			break
-		}
-		fmt.Fprintf(w, "  failed %s: %s\n", f.key, f.reason)
-	}
+	reportFailures(w, s.failed)
 	switch {
 	case s.interrupted:
 		fmt.Fprintln(w, "Interrupted. Run the same command again to copy the rest.")

@@ -168,13 +168,11 @@ type importSummary struct {
 	stored, storedBytes int64
 	already, notDICOM   int64
 	dicomdirs           int64
-	failed              []importFailure
+	failed              []failure
 	elapsed             time.Duration
 	interrupted         bool
 	stopped             string // why the run stopped early, when it did
 }
-
-type importFailure struct{ name, reason string }
 
 // run counts the files with a quick walk (for the time left), then stores them with i.jobs
 // workers fed by a second walk. A cancelled ctx stops both and is returned.
@@ -221,7 +219,7 @@ func (i *importer) run(ctx context.Context) (*importSummary, error) {
 		case outcome == importDICOMDIR:
 			sum.dicomdirs++
 		case outcome == importFailed:
-			sum.failed = append(sum.failed, importFailure{s.name, reason})
+			sum.failed = append(sum.failed, failure{s.name, reason})
 			if bar != nil {
 				_ = bar.Clear() // the line goes above the bar, which the next Add redraws
 			}
@@ -450,14 +448,7 @@ func (s *importSummary) report(w io.Writer) {
 		fmt.Fprintf(w, ", %d DICOMDIR skipped (the files it lists are imported by the folder walk)", s.dicomdirs)
 	}
 	fmt.Fprintln(w)
-	const shown = 20
-	for i, f := range s.failed {
-		if i == shown {
-			fmt.Fprintf(w, "  … and %d more (each is logged above)\n", len(s.failed)-shown)
-			break
-		}
-		fmt.Fprintf(w, "  failed %s: %s\n", f.name, f.reason)
-	}
+	reportFailures(w, s.failed)
 	switch {
 	case s.stopped != "":
 		fmt.Fprintf(w, "Stopped early: %s; the files left were not sent. Fix that and run the same command again.\n", s.stopped)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,5 +29,26 @@ func TestProgress(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	if lines.Load() != after {
 		t.Errorf("progress lines after stop")
+	}
+}
+
+// TestReportFailuresShowsTwentyThenCounts: a summary lists the first 20 failures with their
+// reasons and counts the rest, which were logged as they happened.
+func TestReportFailuresShowsTwentyThenCounts(t *testing.T) {
+	var failed []failure
+	for i := range 23 {
+		failed = append(failed, failure{fmt.Sprintf("f%02d.dcm", i), "truncated"})
+	}
+	var b strings.Builder
+	reportFailures(&b, failed)
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 21 || lines[0] != "  failed f00.dcm: truncated" || lines[19] != "  failed f19.dcm: truncated" ||
+		lines[20] != "  … and 3 more (each is logged above)" {
+		t.Errorf("report of 23 failures:\n%s", b.String())
+	}
+	b.Reset()
+	reportFailures(&b, failed[:2])
+	if b.String() != "  failed f00.dcm: truncated\n  failed f01.dcm: truncated\n" {
+		t.Errorf("report of 2 failures: %q", b.String())
 	}
 }
