@@ -28,6 +28,9 @@ type FS struct {
 	dirs sync.Mutex
 	// dirSyncs lets concurrent commits into one directory share its fsyncs.
 	dirSyncs dirSyncer
+	// tmpfile says that small objects can be written as unnamed files and linked into place
+	// (probed at NewFS: Linux, a filesystem with O_TMPFILE, and /proc to link through).
+	tmpfile bool
 }
 
 var _ Store = (*FS)(nil)
@@ -43,7 +46,7 @@ func NewFS(root string) (*FS, error) {
 	if err := os.MkdirAll(uploads, 0o750); err != nil {
 		return nil, fmt.Errorf("storage: root %s: %w", root, err)
 	}
-	return &FS{root: abs, uploads: uploads}, nil
+	return &FS{root: abs, uploads: uploads, tmpfile: canLinkTmpfile(uploads)}, nil
 }
 
 // Check reports whether the store can serve: its root and uploads directory are still directories

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,7 +75,7 @@ func TestFSSweepUploadsRemovesOnlyOldTempFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer inFlight.Abort()
-	inFlight.Write([]byte("still arriving"))
+	inFlight.Write(bytes.Repeat([]byte("still arriving"), 10<<10)) // past memory: a temp file
 	crashed := filepath.Join(root, ".uploads", "upload-crashed")
 	if err := os.WriteFile(crashed, []byte("left by a crash"), 0o600); err != nil {
 		t.Fatal(err)
@@ -162,8 +164,12 @@ func TestFSAbortRemovesTempFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	up.Write([]byte("dropped"))
+	if names := uploadFiles(t, root); len(names) != 0 {
+		t.Errorf("temp files during a small upload: %q, want none (it is kept in memory)", names)
+	}
+	up.Write(bytes.Repeat([]byte("x"), 64<<10))
 	if names := uploadFiles(t, root); len(names) != 1 {
-		t.Errorf("temp files during the upload: %q, want one", names)
+		t.Errorf("temp files during an upload past 64 KiB: %q, want one", names)
 	}
 	if err := up.Abort(); err != nil {
 		t.Fatal(err)
@@ -231,6 +237,25 @@ func BenchmarkFSPut(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// BenchmarkFSPutSmall stores 9 KB objects (a 64×64 instance) from 4 goroutines into one directory,
+// as concurrent STOW requests of one series do: the cost is the file system's, not the copy's.
+func BenchmarkFSPutSmall(b *testing.B) {
+	s, _ := newFS(b)
+	data := bytes.Repeat([]byte("DICM"), 9<<10/4)
+	b.SetBytes(int64(len(data)))
+	b.SetParallelism(4 / runtime.GOMAXPROCS(0))
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			key := fmt.Sprintf("studies/1/series/2/%d.dcm", n.Add(1))
+			if _, err := storage.Put(b.Context(), s, key, bytes.NewReader(data)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
 
 func TestFSCheck(t *testing.T) {

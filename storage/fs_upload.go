@@ -5,24 +5,31 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"syscall"
 	"time"
 )
 
-// fsUpload is an upload to FS: a temp file in root/.uploads.
+// fsUpload is an upload to FS: in memory while small, then a temp file in root/.uploads.
 type fsUpload struct {
 	spool
 	fs *FS
 }
 
-// NewUpload starts an upload as a temp file in root/.uploads.
+// NewUpload starts an upload.
 func (f *FS) NewUpload(ctx context.Context) (Upload, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	return &fsUpload{spool: newSpool(f.newTempFile), fs: f}, nil
+}
+
+// newTempFile makes a temp file in root/.uploads.
+func (f *FS) newTempFile() (*os.File, error) {
 	file, err := os.CreateTemp(f.uploads, "upload-*")
 	if err != nil {
 		return nil, fmt.Errorf("storage: new upload: %w", err)
@@ -34,22 +41,19 @@ func (f *FS) NewUpload(ctx context.Context) (Upload, error) {
 		os.Remove(file.Name())
 		return nil, fmt.Errorf("storage: new upload: %w", err)
 	}
-	return &fsUpload{spool: spool{file: file}, fs: f}, nil
+	return file, nil
 }
 
-// Commit moves the temp file to root/key. A failed Commit removes the temp file, so a caller that
+// Commit puts the upload at root/key. A failed Commit removes the temp file, so a caller that
 // forgets Abort on that path leaks nothing.
 func (u *fsUpload) Commit(ctx context.Context, key string) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.file == nil {
+	if u.done {
 		return errFinished
 	}
-	if err := u.commit(ctx, key); err != nil {
-		u.discard()
-		return err
-	}
-	return nil
+	defer u.discard()
+	return u.commit(ctx, key)
 }
 
 func (u *fsUpload) commit(ctx context.Context, key string) error {
@@ -58,6 +62,12 @@ func (u *fsUpload) commit(ctx context.Context, key string) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storage: commit %s: %w", key, err)
+	}
+	if data, ok := u.inMemory(); ok {
+		if err := u.fs.placeBytes(data, u.fs.path(key)); err != nil {
+			return fmt.Errorf("storage: commit %s: %w", key, err)
+		}
+		return nil
 	}
 	// Data before name: without this sync a crash could leave key naming a file whose blocks were
 	// never written.
@@ -76,17 +86,85 @@ func (u *fsUpload) commit(ctx context.Context, key string) error {
 	return nil
 }
 
+// placeBytes writes data, a whole small object, as dst: an unnamed file (O_TMPFILE) written,
+// synced and then linked as dst, so no temp file is named, renamed or removed. Where the
+// filesystem has no O_TMPFILE it is a named temp file renamed into place, as for large objects.
+func (f *FS) placeBytes(data []byte, dst string) error {
+	if !f.tmpfile {
+		return f.placeNamed(data, dst)
+	}
+	file, err := openTmpfile(f.uploads)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	// Objects are 0o640 whatever the umask, as newTempFile makes them.
+	if err := file.Chmod(0o640); err != nil {
+		return err
+	}
+	if _, err := file.Write(data); err != nil {
+		return err
+	}
+	// Data before name, as for a renamed temp file: a crash leaves either no dst or all of it.
+	if err := file.Sync(); err != nil {
+		return err
+	}
+	if err := f.link(file, dst); err != nil {
+		return err
+	}
+	return f.syncParent(dst)
+}
+
+// placeNamed is placeBytes through a named temp file.
+func (f *FS) placeNamed(data []byte, dst string) error {
+	file, err := f.newTempFile()
+	if err != nil {
+		return err
+	}
+	_, err = file.Write(data)
+	if err == nil {
+		err = file.Sync()
+	}
+	if cerr := file.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = f.place(file.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(file.Name())
+	}
+	return err
+}
+
+// link names the unnamed file tmp dst, creating dst's missing directories (made durable), or
+// replaces dst atomically if it exists: linked under a temp name first, then renamed over it.
+func (f *FS) link(tmp *os.File, dst string) error {
+	f.dirs.Lock()
+	defer f.dirs.Unlock()
+	if err := f.mkdirsDurable(filepath.Dir(dst)); err != nil {
+		return err
+	}
+	err := linkTmpfile(tmp, dst)
+	if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	name := filepath.Join(f.uploads, "replace-"+strconv.FormatUint(rand.Uint64(), 36))
+	if err := linkTmpfile(tmp, name); err != nil {
+		return err
+	}
+	if err := os.Rename(name, dst); err != nil {
+		os.Remove(name)
+		return err
+	}
+	return nil
+}
+
 // place renames the synced temp file tmp to dst, creating dst's missing directories, and fsyncs
 // every directory whose entries changed so that the object survives a crash once place returns.
 func (f *FS) place(tmp, dst string) error {
-	parent := filepath.Dir(dst)
 	f.dirs.Lock()
-	created, err := mkdirs(parent)
-	for _, dir := range created {
-		if err == nil {
-			err = syncDir(filepath.Dir(dir))
-		}
-	}
+	err := f.mkdirsDurable(filepath.Dir(dst))
 	if err == nil {
 		err = os.Rename(tmp, dst)
 	}
@@ -94,8 +172,26 @@ func (f *FS) place(tmp, dst string) error {
 	if err != nil {
 		return err
 	}
+	return f.syncParent(dst)
+}
+
+// mkdirsDurable creates dir and its missing parents, fsyncing the parent of each directory it
+// creates; the caller holds f.dirs.
+func (f *FS) mkdirsDurable(dir string) error {
+	created, err := mkdirs(dir)
+	for _, d := range created {
+		if err == nil {
+			err = syncDir(filepath.Dir(d))
+		}
+	}
+	return err
+}
+
+// syncParent makes the entry of dst in its directory durable, sharing the fsync with concurrent
+// commits into the same directory.
+func (f *FS) syncParent(dst string) error {
 	// Gone means a Delete of this very key has already pruned it: the commit happened, and was undone.
-	if err := f.dirSyncs.sync(parent, syncDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := f.dirSyncs.sync(filepath.Dir(dst), syncDir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	return nil

@@ -27,19 +27,22 @@ func (s *S3) NewUpload(ctx context.Context) (Upload, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	file, err := os.CreateTemp(s.tempDir, "medimg-s3-upload-*")
-	if err != nil {
-		return nil, fmt.Errorf("storage: new upload: %w", err)
+	newFile := func() (*os.File, error) {
+		file, err := os.CreateTemp(s.tempDir, "medimg-s3-upload-*")
+		if err != nil {
+			return nil, fmt.Errorf("storage: new upload: %w", err)
+		}
+		return file, nil
 	}
-	return &s3Upload{spool: spool{file: file}, s: s}, nil
+	return &s3Upload{spool: newSpool(newFile), s: s}, nil
 }
 
-// Commit sends the spool file to key: one PutObject up to a part's size, a multipart upload above.
+// Commit sends the upload to key: one PutObject up to a part's size, a multipart upload above.
 // Either way the object appears whole or not at all, and the spool file is gone when Commit returns.
 func (u *s3Upload) Commit(ctx context.Context, key string) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.file == nil {
+	if u.done {
 		return errFinished
 	}
 	defer u.discard()
@@ -63,14 +66,15 @@ func (u *s3Upload) Commit(ctx context.Context, key string) error {
 
 // put sends the whole file in one request, with its SHA-256 for S3 to check.
 func (u *s3Upload) put(ctx context.Context, key string) error {
-	sum, err := fileSHA256(io.NewSectionReader(u.file, 0, u.size))
+	src := u.content()
+	sum, err := fileSHA256(io.NewSectionReader(src, 0, u.size))
 	if err != nil {
 		return err
 	}
 	_, err = u.s.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:            &u.s.bucket,
 		Key:               aws.String(u.s.root + key),
-		Body:              io.NewSectionReader(u.file, 0, u.size),
+		Body:              io.NewSectionReader(src, 0, u.size),
 		ContentLength:     aws.Int64(u.size),
 		ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
 		ChecksumSHA256:    aws.String(sum),
@@ -112,6 +116,7 @@ func (u *s3Upload) sendParts(ctx context.Context, objKey, uploadID *string) ([]t
 	partSize := max(u.s.partSize, (u.size+maxParts-1)/maxParts)
 	n := int((u.size + partSize - 1) / partSize)
 	parts := make([]types.CompletedPart, n)
+	src := u.content()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(u.s.concurrency)
 	for i := range n {
@@ -121,14 +126,14 @@ func (u *s3Upload) sendParts(ctx context.Context, objKey, uploadID *string) ([]t
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			sum, err := fileSHA256(io.NewSectionReader(u.file, off, size))
+			sum, err := fileSHA256(io.NewSectionReader(src, off, size))
 			if err != nil {
 				return err
 			}
 			num := aws.Int32(int32(i + 1))
 			out, err := u.s.client.UploadPart(gctx, &s3.UploadPartInput{
 				Bucket: &u.s.bucket, Key: objKey, UploadId: uploadID, PartNumber: num,
-				Body:              io.NewSectionReader(u.file, off, size),
+				Body:              io.NewSectionReader(src, off, size),
 				ContentLength:     aws.Int64(size),
 				ChecksumAlgorithm: types.ChecksumAlgorithmSha256,
 				ChecksumSHA256:    aws.String(sum),

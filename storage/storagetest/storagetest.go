@@ -29,6 +29,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"invalid keys are rejected", testInvalidKeys},
 		{"delete removes only the object", testDelete},
 		{"an upload reads back what was written before commit", testUploadReadAt},
+		{"an upload reads back and commits whole past the size kept in memory", testUploadPastMemory},
 		{"an uncommitted upload is invisible", testUncommittedInvisible},
 		{"abort after commit is harmless", testAbortAfterCommit},
 		{"an aborted upload leaves nothing", testAbortDiscards},

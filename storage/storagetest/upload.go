@@ -3,7 +3,9 @@ package storagetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/medimg/medimg/storage"
@@ -53,6 +55,37 @@ func testUploadReadAt(t *testing.T, s storage.Store) {
 		t.Fatal(err)
 	}
 	equal(t, "committed", read(t, s, key, 0, -1), []byte("hello world!"))
+}
+
+// testUploadPastMemory writes an upload in steps across the size up to which implementations
+// may keep it in memory, reading it back at every step, and commits it.
+func testUploadPastMemory(t *testing.T, s storage.Store) {
+	data := content(200<<10, 7)
+	up, err := s.NewUpload(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Abort()
+	written := 0
+	for chunk := range slices.Chunk(data, 7<<10+13) {
+		if _, err := up.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+		written += len(chunk)
+		if up.Size() != int64(written) {
+			t.Fatalf("Size = %d after writing %d", up.Size(), written)
+		}
+		// The whole upload so far, and a span across the last write.
+		got := make([]byte, written)
+		if n, err := up.ReadAt(got, 0); n != written || err != nil {
+			t.Fatalf("ReadAt of all %d bytes = %d, %v", written, n, err)
+		}
+		equal(t, fmt.Sprintf("after %d bytes", written), got, data[:written])
+	}
+	if err := up.Commit(t.Context(), key); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, "committed", read(t, s, key, 0, -1), data)
 }
 
 func testUncommittedInvisible(t *testing.T, s storage.Store) {
