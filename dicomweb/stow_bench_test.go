@@ -77,7 +77,7 @@ func benchStore(b *testing.B, s *server, spec dicomgen.Spec, perRequest int) {
 	b.SetBytes(int64(len(tmpl.data) * perRequest))
 	b.SetParallelism(4 / runtime.GOMAXPROCS(0)) // 4 clients on this 2-core machine
 	b.ResetTimer()
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			parts := make([]part, perRequest)
@@ -101,6 +101,7 @@ func benchStore(b *testing.B, s *server, spec dicomgen.Spec, perRequest int) {
 		}
 	})
 	b.ReportMetric(float64(b.N*perRequest)/time.Since(start).Seconds(), "instances/s")
+	b.ReportMetric(float64(processCPU()-cpu)/float64(time.Microsecond)/float64(b.N*perRequest), "cpu-µs/instance")
 }
 
 // TestStoreMemoryIsFlatInBodySize sends a 64 MiB instance and checks that the server's heap grows

@@ -151,6 +151,9 @@ func (s *Store) commitAdds(batch []*PendingInstance) {
 	if err := tx.Commit(); err != nil {
 		failAll(added, fmt.Errorf("queries: commit: %w", err))
 	}
+	if s.checkpoints != nil {
+		s.checkpoints.kick()
+	}
 }
 
 // abort rolls back a batch whose savepoints failed, failing every instance of it: which of its

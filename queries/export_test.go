@@ -7,3 +7,11 @@ import "context"
 func EachBlobPaged(ctx context.Context, s *Store, page int, fn func(Blob) error) error {
 	return s.eachBlob(ctx, page, fn)
 }
+
+// Checkpoints is how many checkpoints s's checkpointer has run (always 0 on PostgreSQL).
+func Checkpoints(s *Store) int64 {
+	if s.checkpoints == nil {
+		return 0
+	}
+	return s.checkpoints.runs.Load()
+}

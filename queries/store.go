@@ -51,6 +51,8 @@ type Store struct {
 	adds addQueue
 	// metadataBatch is metadataBatchSQL prepared on the read pool.
 	metadataBatch *sql.Stmt
+	// checkpoints copies SQLite's WAL into the database off the commit path (nil on PostgreSQL).
+	checkpoints *checkpointer
 }
 
 // Open connects to the database named by dsn, applies the migrations and returns the Store.
@@ -75,12 +77,21 @@ func Open(ctx context.Context, dsn string, migrations Migrations, opts ...Option
 	s := &Store{engine: engine}
 	switch engine {
 	case SQLite:
-		if s.write, err = openDB("sqlite", driverDSN, o.observe); err != nil {
+		autoCheckpoint := fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", sqliteAutoCheckpoint)
+		if s.write, err = openDB("sqlite", driverDSN+autoCheckpoint, o.observe); err != nil {
 			return nil, fmt.Errorf("queries: open sqlite: %w", err)
 		}
 		s.write.SetMaxOpenConns(1)
+		ckpt, err := sql.Open("sqlite", driverDSN)
+		if err != nil {
+			s.write.Close()
+			return nil, fmt.Errorf("queries: open sqlite: %w", err)
+		}
+		ckpt.SetMaxOpenConns(1)
+		s.checkpoints = newCheckpointer(ckpt)
 		if s.read, err = openDB("sqlite", driverDSN+"&_pragma=query_only(1)", o.observe); err != nil {
 			s.write.Close()
+			s.checkpoints.close()
 			return nil, fmt.Errorf("queries: open sqlite: %w", err)
 		}
 		s.read.SetMaxOpenConns(8)
@@ -132,6 +143,9 @@ func (s *Store) Close() error {
 		err = errors.Join(err, s.metadataBatch.Close())
 	}
 	err = errors.Join(err, s.write.Close())
+	if s.checkpoints != nil {
+		err = errors.Join(err, s.checkpoints.close())
+	}
 	if s.read != nil && s.read != s.write {
 		err = errors.Join(err, s.read.Close())
 	}
