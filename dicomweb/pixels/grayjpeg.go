@@ -239,16 +239,33 @@ func (e *jpegWriter) block(d *[64]float32, recip *[64]float32, prevDC int32) int
 		nonzero |= uint64(uint32(v|-v)>>31) << z
 	}
 	e.value(dcCodes[:], 0, q[0]-prevDC)
+	// The AC codes are most of a busy block's bits: put is inlined here by hand, with the pending
+	// bits in local variables (registers) rather than in e.
+	acc, nbits, out := e.acc, e.nbits, e.out
 	last := 0
 	for ac := nonzero &^ 1; ac != 0; ac &= ac - 1 {
 		z := bits.TrailingZeros64(ac)
 		run := z - last - 1
-		for ; run > 15; run -= 16 {
-			e.emit(acCodes[0xF0]) // ZRL
+		if run > 15 {
+			e.acc, e.nbits, e.out = acc, nbits, out
+			for ; run > 15; run -= 16 {
+				e.emit(acCodes[0xF0]) // ZRL
+			}
+			acc, nbits, out = e.acc, e.nbits, e.out
 		}
-		e.value(acCodes[:], run, q[z])
+		v := q[z&63]
+		sign := v >> 31
+		size := uint(bits.Len32(uint32((v ^ sign) - sign)))
+		c := acCodes[(run<<4|int(size))&0xFF]
+		acc = acc<<(uint(c.len)+size) | uint64(c.bits)<<size | uint64(uint32(v+sign))&(1<<size-1)
+		nbits += uint(c.len) + size
+		if nbits >= 32 {
+			nbits -= 32
+			out = appendWord(out, uint32(acc>>nbits))
+		}
 		last = z
 	}
+	e.acc, e.nbits, e.out = acc, nbits, out
 	if last < 63 {
 		e.emit(acCodes[0x00]) // EOB
 	}
@@ -287,15 +304,23 @@ func (e *jpegWriter) put(v uint64, n uint) {
 	e.nbits += n
 	if e.nbits >= 32 {
 		e.nbits -= 32
-		word := uint32(e.acc >> e.nbits)
-		if noFF(word) {
-			e.out = append(e.out, byte(word>>24), byte(word>>16), byte(word>>8), byte(word))
-			return
-		}
-		for shift := 24; shift >= 0; shift -= 8 {
-			e.byte(byte(word >> uint(shift)))
+		e.out = appendWord(e.out, uint32(e.acc>>e.nbits))
+	}
+}
+
+// appendWord appends 4 entropy-coded bytes, stuffing a zero after each 0xFF (T.81 F.1.2.3).
+func appendWord(out []byte, word uint32) []byte {
+	if noFF(word) {
+		return append(out, byte(word>>24), byte(word>>16), byte(word>>8), byte(word))
+	}
+	for shift := 24; shift >= 0; shift -= 8 {
+		b := byte(word >> uint(shift))
+		out = append(out, b)
+		if b == 0xFF {
+			out = append(out, 0)
 		}
 	}
+	return out
 }
 
 // noFF reports whether none of word's bytes is 0xFF, which would need a stuffed 0x00 after it.
