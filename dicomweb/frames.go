@@ -241,7 +241,7 @@ func (s *Service) writeDecodedFrames(c *gin.Context, sc queries.Scope, numbers [
 	if err != nil {
 		return err
 	}
-	first, _, err := s.decodeFrame(ctx, rs, numbers[0])
+	first, _, err := s.decodeFrame(ctx, rs, numbers[0], nil)
 	if err != nil {
 		return err
 	}
@@ -254,7 +254,7 @@ func (s *Service) writeDecodedFrames(c *gin.Context, sc queries.Scope, numbers [
 	for i, n := range numbers {
 		frame := first
 		if i > 0 {
-			if frame, _, err = s.decodeFrame(ctx, rs, n); err != nil {
+			if frame, _, err = s.decodeFrame(ctx, rs, n, nil); err != nil {
 				s.log.ErrorContext(ctx, "frames: decode; response cut", "scope", sc.String(), "frame", n, "err", err)
 				return nil
 			}

@@ -91,13 +91,14 @@ func (s *Service) render(ctx context.Context, rs *renderSource, n int, opts pixe
 		return b, nil
 	}
 	s.metrics.renderCache.WithLabelValues("miss").Inc()
+	var slot *renderSlot
 	select {
-	case s.renderSlots <- struct{}{}:
-		defer func() { <-s.renderSlots }()
+	case slot = <-s.renderSlots:
+		defer func() { s.renderSlots <- slot }()
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	native, f, err := s.decodeFrame(ctx, rs, n)
+	native, f, err := s.decodeFrame(ctx, rs, n, slot)
 	if err != nil {
 		return nil, err
 	}
@@ -115,16 +116,25 @@ func (s *Service) render(ctx context.Context, rs *renderSource, n int, opts pixe
 	return buf.Bytes(), nil
 }
 
-// decodeFrame reads frame n (1-based) and decodes it to native little-endian pixels.
-func (s *Service) decodeFrame(ctx context.Context, rs *renderSource, n int) ([]byte, pixels.Format, error) {
+// decodeFrame reads frame n (1-based) and decodes it to native little-endian pixels. With a slot,
+// the frame is read into the slot's buffer, and the pixels (which may be that buffer) are valid
+// only until the slot is given back; without one they are the caller's.
+func (s *Service) decodeFrame(ctx context.Context, rs *renderSource, n int, slot *renderSlot) ([]byte, pixels.Format, error) {
 	format, err := s.pixelFormat(ctx, rs)
 	if err != nil {
 		return nil, format, err
 	}
-	var fragments [][]byte
-	for _, r := range rs.index.frame(n) {
-		b, err := s.readRange(ctx, rs.src.BlobKey, rs.index, r)
-		if err != nil {
+	ranges := rs.index.frame(n)
+	var total int64
+	for _, r := range ranges {
+		total += r.Length
+	}
+	buf := slot.buffer(int(total))
+	fragments := make([][]byte, 0, len(ranges))
+	for _, r := range ranges {
+		b := buf[:r.Length:r.Length]
+		buf = buf[r.Length:]
+		if err := s.readRange(ctx, rs.src.BlobKey, rs.index, r, b); err != nil {
 			return nil, format, err
 		}
 		fragments = append(fragments, b)
@@ -149,17 +159,15 @@ func renderError(err error, ts string) error {
 	}
 }
 
-func (s *Service) readRange(ctx context.Context, key string, index *storedFrameIndex, r ingest.Range) ([]byte, error) {
+// readRange reads the bytes of r into b, which is r.Length long.
+func (s *Service) readRange(ctx context.Context, key string, index *storedFrameIndex, r ingest.Range, b []byte) error {
 	rc, err := s.openRange(ctx, key, index, r)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rc.Close()
-	b := make([]byte, r.Length)
-	if _, err := io.ReadFull(rc, b); err != nil {
-		return nil, err
-	}
-	return b, nil
+	_, err = io.ReadFull(rc, b)
+	return err
 }
 
 // pixelFormat reads the Image Pixel, Modality LUT and VOI LUT attributes from stored metadata.

@@ -85,3 +85,24 @@ func (c *formatCache) put(key string, f pixels.Format) {
 	}
 	c.m[key] = f
 }
+
+// renderSlot is the memory of one of the frames rendered at once, reused from one frame to the
+// next: a 512×512 CT frame is half a megabyte to allocate and clear per request otherwise.
+type renderSlot struct {
+	frame []byte
+}
+
+// maxSlotBuffer bounds the buffer a slot keeps (a 2,048×2,048 16-bit frame); a larger frame is
+// read into memory of its own.
+const maxSlotBuffer = 8 << 20
+
+// buffer returns n bytes of the slot's buffer, or new memory without a slot.
+func (s *renderSlot) buffer(n int) []byte {
+	if s == nil || n > maxSlotBuffer {
+		return make([]byte, n)
+	}
+	if cap(s.frame) < n {
+		s.frame = make([]byte, n)
+	}
+	return s.frame[:n]
+}

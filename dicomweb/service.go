@@ -53,8 +53,9 @@ type Service struct {
 	// window of the same instance neither reads nor parses its metadata again.
 	formats *formatCache
 	// renderSlots bounds the frames decoded and rendered at once (each holds a frame and an image
-	// in memory): one per CPU, as rendering is CPU-bound.
-	renderSlots chan struct{}
+	// in memory): one per CPU, as rendering is CPU-bound. A slot keeps its frame buffer for the
+	// next frame.
+	renderSlots chan *renderSlot
 }
 
 // New returns the DICOMweb service; its metrics are registered on reg.
@@ -70,9 +71,13 @@ func New(cfg Config, store *queries.Store, blobs storage.Store, log *slog.Logger
 	if err != nil {
 		return nil, err
 	}
+	slots := make(chan *renderSlot, runtime.NumCPU())
+	for range cap(slots) {
+		slots <- &renderSlot{}
+	}
 	return &Service{cfg: cfg, store: store, blobs: blobs, log: log, metrics: m, rendered: newRenderCache(64 << 20),
 		formats:     newFormatCache(4096),
-		renderSlots: make(chan struct{}, runtime.NumCPU())}, nil
+		renderSlots: slots}, nil
 }
 
 // metrics are the DICOMweb-specific series; HTTP request metrics are the router's.

@@ -24,19 +24,85 @@ func renderGray(native []byte, f Format, win *Window) *image.Gray {
 	return img
 }
 
-// renderGray16 renders 8- and 16-bit samples without an intermediate copy. A stored value read as
-// an index that orders like the values (the sign bit flipped for signed data) finds the range
-// present; the pipeline runs once per value of that range; a table by raw sample (garbage bits
-// included) then makes the per-pixel work one lookup.
+// renderGray16 renders 8- and 16-bit samples without an intermediate copy, through a table by raw
+// sample (garbage bits included) that makes the per-pixel work one lookup. A stored value read as
+// an index that orders like the values (the sign bit flipped for signed data) is where the table
+// comes from. With a window (asked for or stored) the table covers every index, and the pixels are
+// read once; without one the window is the range present, found first, and the table covers that.
 func renderGray16(native []byte, f Format, win *Window, slope, intercept float64, pix []uint8) {
-	shift := uint(f.HighBit+1-f.BitsStored) & 31
-	mask := uint32(1)<<f.BitsStored - 1
-	var flip uint32
+	var byRaw [1 << 16]uint8
+	if m, ok := knownWindow(f, win, slope, intercept); ok {
+		tableByRaw(f, m, &byRaw)
+	} else {
+		tableByRange(native, f, win, slope, intercept, len(pix), &byRaw)
+	}
+	if f.BitsAllocated == 8 {
+		for p, b := range native[:len(pix)] {
+			pix[p] = byRaw[b]
+		}
+		return
+	}
+	lookup16(native[:2*len(pix)], &byRaw, pix)
+}
+
+// rawIndex returns how renderGray16 turns a raw sample into an index: the stored bits, with the
+// sign bit flipped for signed data (flip), so that indexes order like stored values.
+func rawIndex(f Format) (shift uint, mask, flip uint32) {
+	shift = uint(f.HighBit+1-f.BitsStored) & 31
+	mask = uint32(1)<<f.BitsStored - 1
 	if f.PixelRepresentation == 1 {
 		flip = 1 << (f.BitsStored - 1)
 	}
+	return shift, mask, flip
+}
+
+// knownWindow returns the grayscale map when its window does not depend on the pixels. Rescale
+// values that are not finite take the other path, whose table is computed value by value.
+func knownWindow(f Format, win *Window, slope, intercept float64) (grayMap, bool) {
+	if win == nil && (len(f.WindowCenter) == 0 || len(f.WindowWidth) == 0 || !(f.WindowWidth[0] > 0)) {
+		return grayMap{}, false
+	}
+	if math.IsNaN(slope) || math.IsInf(slope, 0) || math.IsNaN(intercept) || math.IsInf(intercept, 0) {
+		return grayMap{}, false
+	}
+	return newGrayMap(f, win, slope, intercept, 0, 0), true
+}
+
+// tableByRaw fills byRaw for every raw sample of BitsAllocated bits. The table by index is made
+// in place at the start of byRaw, rotated by flip into raw order, and repeated for the garbage
+// bits above the stored ones; stored bits that do not start at bit 0 take a loop by raw value.
+func tableByRaw(f Format, m grayMap, byRaw *[1 << 16]uint8) {
+	shift, mask, flip := rawIndex(f)
+	size := int(mask) + 1
+	byIndex := byRaw[:size]
+	if shift != 0 || f.BitsAllocated == 8 {
+		byIndex = make([]uint8, size)
+	}
+	m.fill(byIndex, -float64(flip))
+	if shift != 0 || f.BitsAllocated == 8 {
+		for raw := range 1 << f.BitsAllocated {
+			byRaw[raw] = byIndex[uint32(raw)>>shift&mask^flip]
+		}
+		return
+	}
+	if flip != 0 {
+		// Raw values below flip are the nonnegative stored values: the upper half of the indexes.
+		half := size / 2
+		lower, upper := byRaw[:half], byRaw[half:size]
+		for i := range lower {
+			lower[i], upper[i] = upper[i], lower[i]
+		}
+	}
+	for n := size; n < len(byRaw); n *= 2 {
+		copy(byRaw[n:], byRaw[:n])
+	}
+}
+
+// tableByRange finds the range of stored values present in the n samples of native, chooses the
+// window from it when there is none, and fills byRaw for the raw samples of that range.
+func tableByRange(native []byte, f Format, win *Window, slope, intercept float64, n int, byRaw *[1 << 16]uint8) {
+	shift, mask, flip := rawIndex(f)
 	index := func(raw uint32) uint32 { return raw>>shift&mask ^ flip }
-	n := len(pix)
 	var lo, hi, garbage uint32
 	if f.BitsAllocated == 8 {
 		lo, hi = mask, 0
@@ -52,30 +118,22 @@ func renderGray16(native []byte, f Format, win *Window, slope, intercept float64
 	// The stored value of index i is i-flip.
 	base := float64(lo) - float64(flip)
 	m := newGrayMap(f, win, slope, intercept, base, float64(hi)-float64(flip))
-	var byRaw [1 << 16]uint8
 	if garbage == 0 {
 		// Every sample is its stored value in place: only the raw values of the range occur.
 		for i := lo; i <= hi; i++ {
 			byRaw[(i^flip)<<shift] = m.apply(base + float64(i-lo))
 		}
-	} else {
-		byIndex := make([]uint8, hi-lo+1)
-		for i := range byIndex {
-			byIndex[i] = m.apply(base + float64(i))
-		}
-		for raw := range uint32(1) << f.BitsAllocated {
-			if i := index(raw); i >= lo && i <= hi {
-				byRaw[raw] = byIndex[i-lo]
-			}
-		}
-	}
-	if f.BitsAllocated == 8 {
-		for p, b := range native[:n] {
-			pix[p] = byRaw[b]
-		}
 		return
 	}
-	lookup16(native[:2*n], &byRaw, pix)
+	byIndex := make([]uint8, hi-lo+1)
+	for i := range byIndex {
+		byIndex[i] = m.apply(base + float64(i))
+	}
+	for raw := range uint32(1) << f.BitsAllocated {
+		if i := index(raw); i >= lo && i <= hi {
+			byRaw[raw] = byIndex[i-lo]
+		}
+	}
 }
 
 // indexRange16 returns the smallest and largest index (as renderGray16 makes them) of the 16-bit
@@ -180,6 +238,38 @@ func newGrayMap(f Format, win *Window, slope, intercept, lo, hi float64) grayMap
 		m.win = Window{Center: (a + b) / 2, Width: b - a, Function: LinearExact}
 	}
 	return m
+}
+
+// fill sets lut[i] to m.apply(base+i) for every i, calling apply at a few hundred points at most.
+// The map is monotone in the stored value (a linear rescale, a window that never decreases,
+// perhaps inverted, rounded), so a span whose ends map to the same output maps to it throughout.
+func (m grayMap) fill(lut []uint8, base float64) {
+	if len(lut) == 0 {
+		return
+	}
+	last := len(lut) - 1
+	m.fillSpan(lut, base, m.apply(base), m.apply(base+float64(last)))
+}
+
+// fillSpan fills lut, whose first entry maps to a and last to b.
+func (m grayMap) fillSpan(lut []uint8, base float64, a, b uint8) {
+	for {
+		if a == b {
+			for i := range lut {
+				lut[i] = a
+			}
+			return
+		}
+		last := len(lut) - 1
+		if last <= 1 {
+			lut[0], lut[last] = a, b
+			return
+		}
+		mid := last / 2
+		v := m.apply(base + float64(mid))
+		m.fillSpan(lut[:mid+1], base, a, v)
+		lut, base, a = lut[mid:], base+float64(mid), v
+	}
 }
 
 func (m grayMap) apply(stored float64) uint8 {

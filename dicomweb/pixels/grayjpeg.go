@@ -1,6 +1,7 @@
 package pixels
 
 import (
+	"encoding/binary"
 	"fmt"
 	"image"
 	"io"
@@ -12,7 +13,9 @@ import (
 // Huffman tables, so the output is what image/jpeg writes up to DCT rounding. It exists for speed:
 // a rendered grayscale frame is encoded per request, and image/jpeg divides every coefficient and
 // emits every byte through a bufio call; here quantization is a multiplication folded into a float
-// AAN DCT (libjpeg's jfdctflt), and bits go through a 64-bit accumulator into one buffer.
+// AAN DCT (libjpeg's jfdctflt), and bits go through a 64-bit accumulator into one buffer. A block
+// of one grey level (most of a windowed CT slice: the air around the body) skips the DCT: its only
+// nonzero coefficient is the DC, which constantBlock computes exactly as the DCT would.
 func encodeGrayJPEG(w io.Writer, img *image.Gray, quality int) error {
 	b := img.Bounds()
 	width, height := b.Dx(), b.Dy()
@@ -27,6 +30,10 @@ func encodeGrayJPEG(w io.Writer, img *image.Gray, quality int) error {
 	var prevDC int32
 	for y := 0; y < height; y += 8 {
 		for x := 0; x < width; x += 8 {
+			if v, ok := uniformBlock(img, b.Min.X+x, b.Min.Y+y); ok {
+				prevDC = e.constantBlock(v, &recip, prevDC)
+				continue
+			}
 			loadBlock(img, b.Min.X+x, b.Min.Y+y, &block)
 			fdct(&block)
 			prevDC = e.block(&block, &recip, prevDC)
@@ -93,6 +100,26 @@ func loadBlock(img *image.Gray, x0, y0 int, block *[64]float32) {
 			dst[i] = float32(row[min(x+i, w-1)]) - 128
 		}
 	}
+}
+
+// uniformBlock reports whether the 8×8 block at (x0, y0), its last row repeated past the image's
+// bottom edge, has one grey level, and which. Blocks cut by the right edge are left to the general
+// path (false): they are one column of blocks in a hundred.
+func uniformBlock(img *image.Gray, x0, y0 int) (uint8, bool) {
+	b := img.Bounds()
+	x := x0 - b.Min.X
+	if x+8 > b.Dx() {
+		return 0, false
+	}
+	first := img.Pix[(y0-b.Min.Y)*img.Stride+x]
+	want := uint64(first) * 0x0101010101010101
+	for j := range 8 {
+		y := min(y0+j, b.Max.Y-1) - b.Min.Y
+		if binary.LittleEndian.Uint64(img.Pix[y*img.Stride+x:]) != want {
+			return 0, false
+		}
+	}
+	return first, true
 }
 
 // fdct is the AAN forward DCT (libjpeg's jfdctflt.c) in place: rows, then columns. Its outputs
@@ -207,28 +234,58 @@ func (e *jpegWriter) block(d *[64]float32, recip *[64]float32, prevDC int32) int
 	var q [64]int32    // zig-zag order
 	var nonzero uint64 // bit z set when q[z] != 0, to jump over runs of zeros
 	for z, n := range zigzag {
-		// Rounds to nearest without a branch (libjpeg's jcdctmgr.c): coefficients are far below
-		// the offset, and a data-dependent sign test mispredicts on every other coefficient.
-		v := int32(d[n]*recip[n]+16384.5) - 16384
+		v := quantize(d[n], recip[n])
 		q[z] = v
 		nonzero |= uint64(uint32(v|-v)>>31) << z
 	}
 	e.value(dcCodes[:], 0, q[0]-prevDC)
+	// The AC codes are most of a busy block's bits: put is inlined here by hand, with the pending
+	// bits in local variables (registers) rather than in e.
+	acc, nbits, out := e.acc, e.nbits, e.out
 	last := 0
 	for ac := nonzero &^ 1; ac != 0; ac &= ac - 1 {
 		z := bits.TrailingZeros64(ac)
 		run := z - last - 1
-		for ; run > 15; run -= 16 {
-			e.emit(acCodes[0xF0]) // ZRL
+		if run > 15 {
+			e.acc, e.nbits, e.out = acc, nbits, out
+			for ; run > 15; run -= 16 {
+				e.emit(acCodes[0xF0]) // ZRL
+			}
+			acc, nbits, out = e.acc, e.nbits, e.out
 		}
-		e.value(acCodes[:], run, q[z])
+		v := q[z&63]
+		sign := v >> 31
+		size := uint(bits.Len32(uint32((v ^ sign) - sign)))
+		c := acCodes[(run<<4|int(size))&0xFF]
+		acc = acc<<(uint(c.len)+size) | uint64(c.bits)<<size | uint64(uint32(v+sign))&(1<<size-1)
+		nbits += uint(c.len) + size
+		if nbits >= 32 {
+			nbits -= 32
+			out = appendWord(out, uint32(acc>>nbits))
+		}
 		last = z
 	}
+	e.acc, e.nbits, e.out = acc, nbits, out
 	if last < 63 {
 		e.emit(acCodes[0x00]) // EOB
 	}
 	return q[0]
 }
+
+// constantBlock writes a block whose samples are all v and returns its DC. The AAN DCT of such a
+// block is exact in float32: the DC is 64·(v-128) and every AC an exact zero (each is a sum of
+// differences of equal values), so quantizing that DC as block does gives block's output bit for bit.
+func (e *jpegWriter) constantBlock(v uint8, recip *[64]float32, prevDC int32) int32 {
+	dc := quantize(float32(64*(int32(v)-128)), recip[0])
+	e.value(dcCodes[:], 0, dc-prevDC)
+	e.emit(acCodes[0x00]) // EOB
+	return dc
+}
+
+// quantize divides a transformed coefficient by its step (multiplying by recip) and rounds to
+// nearest without a branch (libjpeg's jcdctmgr.c): coefficients are far below the offset, and a
+// data-dependent sign test mispredicts on every other coefficient.
+func quantize(c, recip float32) int32 { return int32(c*recip+16384.5) - 16384 }
 
 // value writes the code of (run, size of v) and v's size low bits (T.81 F.1.2.1): negative
 // values as v-1. Branch-free, as signs are random.
@@ -247,15 +304,23 @@ func (e *jpegWriter) put(v uint64, n uint) {
 	e.nbits += n
 	if e.nbits >= 32 {
 		e.nbits -= 32
-		word := uint32(e.acc >> e.nbits)
-		if noFF(word) {
-			e.out = append(e.out, byte(word>>24), byte(word>>16), byte(word>>8), byte(word))
-			return
-		}
-		for shift := 24; shift >= 0; shift -= 8 {
-			e.byte(byte(word >> uint(shift)))
+		e.out = appendWord(e.out, uint32(e.acc>>e.nbits))
+	}
+}
+
+// appendWord appends 4 entropy-coded bytes, stuffing a zero after each 0xFF (T.81 F.1.2.3).
+func appendWord(out []byte, word uint32) []byte {
+	if noFF(word) {
+		return append(out, byte(word>>24), byte(word>>16), byte(word>>8), byte(word))
+	}
+	for shift := 24; shift >= 0; shift -= 8 {
+		b := byte(word >> uint(shift))
+		out = append(out, b)
+		if b == 0xFF {
+			out = append(out, 0)
 		}
 	}
+	return out
 }
 
 // noFF reports whether none of word's bytes is 0xFF, which would need a stuffed 0x00 after it.

@@ -2,6 +2,7 @@ package pixels
 
 import (
 	"bytes"
+	"fmt"
 	"image"
 	"image/jpeg"
 	"math"
@@ -93,4 +94,91 @@ func TestEncodeGrayJPEGRefusesHugeImages(t *testing.T) {
 	if err := encodeGrayJPEG(&bytes.Buffer{}, img, 90); err == nil {
 		t.Error("a JPEG 65,536 pixels wide: no error")
 	}
+}
+
+// TestConstantBlockMatchesDCT checks that a block of one grey level written without the DCT is
+// the block the DCT path writes, bit for bit: every level, qualities from 1 to 100, DC
+// differences of both signs.
+func TestConstantBlockMatchesDCT(t *testing.T) {
+	img := image.NewGray(image.Rect(0, 0, 8, 8))
+	for _, quality := range []int{1, 10, 50, 75, 90, 95, 100} {
+		_, recip := grayQuant(quality)
+		for v := range 256 {
+			for _, prevDC := range []int32{0, -700, 900} {
+				for i := range img.Pix {
+					img.Pix[i] = uint8(v)
+				}
+				var block [64]float32
+				loadBlock(img, 0, 0, &block)
+				fdct(&block)
+				var general, constant jpegWriter
+				wantDC := general.block(&block, &recip, prevDC)
+				gotDC := constant.constantBlock(uint8(v), &recip, prevDC)
+				general.flush()
+				constant.flush()
+				if gotDC != wantDC || !bytes.Equal(constant.out, general.out) {
+					t.Fatalf("quality %d, level %d, previous DC %d: DC %d, bits %x; DCT path: DC %d, bits %x",
+						quality, v, prevDC, gotDC, constant.out, wantDC, general.out)
+				}
+			}
+		}
+	}
+}
+
+// TestEncodeGrayJPEGUniformBlocks checks whole images with uniform blocks (every level, blocks cut
+// by the right and bottom edges, a sub-image) against an encoder that sends every block through the
+// DCT: the output must be identical.
+func TestEncodeGrayJPEGUniformBlocks(t *testing.T) {
+	for _, size := range []image.Point{{64, 64}, {61, 35}, {13, 9}, {8, 8}, {1, 1}, {7, 300}, {300, 7}} {
+		img := image.NewGray(image.Rect(0, 0, size.X, size.Y))
+		for y := range size.Y {
+			for x := range size.X {
+				// Uniform 8×8 tiles of changing levels, and a noisy tile now and then.
+				v := uint8((x/8*37 + y/8*101) % 256)
+				if (x/8+y/8)%5 == 3 {
+					v += uint8(x * y % 7)
+				}
+				img.Pix[y*img.Stride+x] = v
+			}
+		}
+		images := map[string]*image.Gray{"whole": img}
+		if size.X > 5 && size.Y > 3 {
+			images["sub_image"] = img.SubImage(image.Rect(3, 1, size.X, size.Y)).(*image.Gray)
+		}
+		if size.X >= 16 {
+			images["aligned_sub_image"] = img.SubImage(image.Rect(0, 0, size.X-size.X%8-8, size.Y)).(*image.Gray)
+		}
+		for name, im := range images {
+			for _, quality := range []int{1, 50, 90, 100} {
+				t.Run(fmt.Sprintf("%dx%d_%s_q%d", size.X, size.Y, name, quality), func(t *testing.T) {
+					var got bytes.Buffer
+					if err := encodeGrayJPEG(&got, im, quality); err != nil {
+						t.Fatal(err)
+					}
+					if want := encodeEveryBlockWithDCT(im, quality); !bytes.Equal(got.Bytes(), want) {
+						t.Errorf("%d bytes differ from the DCT path's %d", got.Len(), len(want))
+					}
+				})
+			}
+		}
+	}
+}
+
+// encodeEveryBlockWithDCT is encodeGrayJPEG without the uniform block shortcut: the reference.
+func encodeEveryBlockWithDCT(img *image.Gray, quality int) []byte {
+	b := img.Bounds()
+	quant, recip := grayQuant(quality)
+	var e jpegWriter
+	e.headers(b.Dx(), b.Dy(), &quant)
+	var block [64]float32
+	var prevDC int32
+	for y := 0; y < b.Dy(); y += 8 {
+		for x := 0; x < b.Dx(); x += 8 {
+			loadBlock(img, b.Min.X+x, b.Min.Y+y, &block)
+			fdct(&block)
+			prevDC = e.block(&block, &recip, prevDC)
+		}
+	}
+	e.flush()
+	return append(e.out, 0xFF, 0xD9)
 }
