@@ -54,16 +54,19 @@ func (b *sqlBuilder) textPrefilter(col string, runs []string) {
 // and stop at the page's last row. The walk tests each index entry against the candidates (the
 // entry holds the primary key: a study that is not one costs no row read) and reads the rows of
 // the candidates it meets only. At a million instances (20,000 studies) the first plan costs about
-// 1.3 µs a candidate (3.7 ms for the 2,500 of "*knee*", to keep 101), the walk about 80 ns a study
-// it steps over (0.9 ms for "*knee*", 1.5 ms through every study). So the walk wins from some
-// hundreds of candidates on, and walkText chooses it from textWalkFrom, counting the candidates up
-// to that many: with fewer, a walk could step over most of the archive to find them.
-const textWalkFrom = 1000
+// 1.3 µs a candidate (3.7 ms for the 2,500 of "*knee*", to keep 101; 2 ms for the 976 of fuzzy
+// "smi"), the walk about 80 ns a study it steps over (0.9 and 0.6 ms for those two, 1.5 ms through
+// every study). With candidates spread over the order, a walk steps over about studies/candidates
+// studies a row of the page; through every study (candidates all at the end of the order) it costs
+// what sorting a sixteenth of the studies would. So walkText walks from a candidate per
+// textWalkShare studies (the walk then costs at worst four times the sort it avoids, typically 64
+// steps a row) and four times the rows to the page's end (a deep page is cheaper sorted), counting
+// the candidates up to that many.
+const textWalkShare = 64
 
 // walkText reports whether a study search walks the study order: on SQLite, when every condition
 // is looked up in the trigram index (another key, such as a date or an ID, narrows by its own
-// index) and there are at least textWalkFrom candidates, and four times the rows up to the end of
-// the page (a deep page is cheaper sorted).
+// index) and the candidates are many (see textWalkShare).
 func (s *Store) walkText(ctx context.Context, b *sqlBuilder, q Search) (bool, error) {
 	if len(b.textMatch) == 0 || len(b.textMatch) != len(q.Conditions) {
 		return false, nil
@@ -72,9 +75,14 @@ func (s *Store) walkText(ctx context.Context, b *sqlBuilder, q Search) (bool, er
 	if limit <= 0 {
 		limit = 100
 	}
-	from := max(textWalkFrom, 4*(max(q.Offset, 0)+limit+1))
-	var n int
-	count := "SELECT count(*) FROM (SELECT 1 FROM studies_text WHERE studies_text MATCH $1 LIMIT " + strconv.Itoa(from) + ") candidates"
+	// The largest primary key, read from the end of the table, stands for the number of studies.
+	var studies int64
+	if err := s.read.QueryRowContext(ctx, "SELECT coalesce(max(pk), 0) FROM studies").Scan(&studies); err != nil {
+		return false, fmt.Errorf("queries: search: %w", err)
+	}
+	from := max(studies/textWalkShare, 4*int64(max(q.Offset, 0)+limit+1))
+	var n int64
+	count := "SELECT count(*) FROM (SELECT 1 FROM studies_text WHERE studies_text MATCH $1 LIMIT " + strconv.FormatInt(from, 10) + ") candidates"
 	if err := s.read.QueryRowContext(ctx, count, strings.Join(b.textMatch, " AND ")).Scan(&n); err != nil {
 		return false, fmt.Errorf("queries: search: %w", err)
 	}

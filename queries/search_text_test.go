@@ -213,7 +213,7 @@ func TestStudyDescriptionPages(t *testing.T) {
 						tc.pattern, tc.patientID, tc.offset, tc.limit, more, len(all), diff)
 				}
 			}
-			// Fuzzy names go through the same index: "jan" (1,040 candidates) walks, "roe" does not.
+			// Fuzzy names go through the same index: "jan" (1,040 candidates) walks, "roe" (260) does not.
 			for _, tc := range []struct {
 				value, matches string // the patient name the value matches, if any
 				offset, limit  int
