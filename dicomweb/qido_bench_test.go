@@ -157,6 +157,8 @@ func (a syntheticArchive) queries() []benchQuery {
 		{"studies_by_PatientName_fuzzy_two_words", qido.Study, nil, "PatientName=jan%20smi&fuzzymatching=true&limit=101", true, false},
 		{"studies_by_PatientName_prefix", qido.Study, nil, "PatientName=doe*&limit=101", true, false},
 		{"studies_by_StudyDescription_infix", qido.Study, nil, "StudyDescription=*knee*&limit=101", true, false},
+		// A word no description holds: the trigram index answers it, not a walk of every study.
+		{"studies_by_StudyDescription_infix_absent", qido.Study, nil, "StudyDescription=*wrist*&limit=101", true, true},
 		{"studies_by_StudyDate_range", qido.Study, nil, "StudyDate=" + year + "0101-" + year + "1231&limit=101", true, false},
 		{"studies_by_ModalitiesInStudy", qido.Study, nil, "ModalitiesInStudy=NM&limit=101", false, false},
 		{"studies_no_filter_limit_100", qido.Study, nil, "limit=100", true, false},

@@ -142,6 +142,9 @@ type sqlBuilder struct {
 	engine string // SQLite or Postgres: where the text index is asked for explicitly
 	where  []string
 	args   []any
+	// textMatch holds the trigram index query (FTS5 MATCH) of each condition textPrefilter
+	// narrowed, on SQLite.
+	textMatch []string
 }
 
 func (b *sqlBuilder) arg(v any) string {

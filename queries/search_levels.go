@@ -28,7 +28,7 @@ const (
 
 // SearchStudies runs a study-level search. more reports results beyond the page.
 func (s *Store) SearchStudies(ctx context.Context, q Search) (results []StudyResult, more bool, err error) {
-	query, args, err := studySQL(q, s.engine)
+	query, args, err := s.studyStatement(ctx, q)
 	if err != nil {
 		return nil, false, err
 	}
@@ -109,15 +109,23 @@ func (s *Store) SearchInstances(ctx context.Context, q Search) (results []Instan
 	return results, more, err
 }
 
-// studySQL, seriesSQL and instanceSQL build the search statements (also for ExplainSearch).
-func studySQL(q Search, engine string) (string, []any, error) {
+// studyStatement, seriesSQL and instanceStatement build the search statements (also for
+// ExplainSearch). A study search whose keys are all looked up in the trigram index walks the
+// study order when the index finds many candidates (see walkText).
+func (s *Store) studyStatement(ctx context.Context, q Search) (string, []any, error) {
 	q.Level = StudyLevel
-	b := sqlBuilder{engine: engine}
+	b := sqlBuilder{engine: s.engine}
 	if err := q.conditions(&b, 0, 0); err != nil {
 		return "", nil, err
 	}
+	from := "studies st"
+	if walk, err := s.walkText(ctx, &b, q); err != nil {
+		return "", nil, err
+	} else if walk {
+		from = "studies st INDEXED BY studies_order"
+	}
 	cols := studyColumns + ", " + metadataColumn(q.WithMetadata, studyFirstMetadata)
-	return "SELECT " + cols + " FROM studies st" + b.whereClause() + b.page(studyOrder, q.Limit, q.Offset), b.args, nil
+	return "SELECT " + cols + " FROM " + from + b.whereClause() + b.page(studyOrder, q.Limit, q.Offset), b.args, nil
 }
 
 func seriesSQL(q Search, studyPK int64, engine string) (string, []any, error) {
@@ -249,7 +257,7 @@ func (s *Store) ExplainSearch(ctx context.Context, level Level, q Search) (strin
 	var args []any
 	switch level {
 	case StudyLevel:
-		query, args, err = studySQL(q, s.engine)
+		query, args, err = s.studyStatement(ctx, q)
 	case SeriesLevel:
 		query, args, err = seriesSQL(q, studyPK, s.engine)
 	default:

@@ -1,6 +1,9 @@
 package queries
 
 import (
+	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -41,7 +44,49 @@ func (b *sqlBuilder) textPrefilter(col string, runs []string) {
 	if len(phrases) == 0 {
 		return
 	}
-	b.add("st.pk IN (SELECT rowid FROM studies_text WHERE studies_text MATCH %s)", b.arg(strings.Join(phrases, " AND ")))
+	match := strings.Join(phrases, " AND ")
+	b.textMatch = append(b.textMatch, match)
+	b.add("st.pk IN (SELECT rowid FROM studies_text WHERE studies_text MATCH %s)", b.arg(match))
+}
+
+// A text search's page is found by one of two plans on SQLite: read every candidate the trigram
+// index finds, check it and sort them all (the planner's choice), or walk the study order index
+// and stop at the page's last row. The walk tests each index entry against the candidates (the
+// entry holds the primary key: a study that is not one costs no row read) and reads the rows of
+// the candidates it meets only. At a million instances (20,000 studies) the first plan costs about
+// 1.3 µs a candidate (3.7 ms for the 2,500 of "*knee*", to keep 101; 2 ms for the 976 of fuzzy
+// "smi"), the walk about 80 ns a study it steps over (0.9 and 0.6 ms for those two, 1.5 ms through
+// every study). With candidates spread over the order, a walk steps over about studies/candidates
+// studies a row of the page; through every study (candidates all at the end of the order) it costs
+// what sorting a sixteenth of the studies would. So walkText walks from a candidate per
+// textWalkShare studies (the walk then costs at worst four times the sort it avoids, typically 64
+// steps a row) and four times the rows to the page's end (a deep page is cheaper sorted), counting
+// the candidates up to that many.
+const textWalkShare = 64
+
+// walkText reports whether a study search walks the study order: on SQLite, when every condition
+// is looked up in the trigram index (another key, such as a date or an ID, narrows by its own
+// index) and the candidates are many (see textWalkShare).
+func (s *Store) walkText(ctx context.Context, b *sqlBuilder, q Search) (bool, error) {
+	if len(b.textMatch) == 0 || len(b.textMatch) != len(q.Conditions) {
+		return false, nil
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	// The largest primary key, read from the end of the table, stands for the number of studies.
+	var studies int64
+	if err := s.read.QueryRowContext(ctx, "SELECT coalesce(max(pk), 0) FROM studies").Scan(&studies); err != nil {
+		return false, fmt.Errorf("queries: search: %w", err)
+	}
+	from := max(studies/textWalkShare, 4*int64(max(q.Offset, 0)+limit+1))
+	var n int64
+	count := "SELECT count(*) FROM (SELECT 1 FROM studies_text WHERE studies_text MATCH $1 LIMIT " + strconv.FormatInt(from, 10) + ") candidates"
+	if err := s.read.QueryRowContext(ctx, count, strings.Join(b.textMatch, " AND ")).Scan(&n); err != nil {
+		return false, fmt.Errorf("queries: search: %w", err)
+	}
+	return n >= from, nil
 }
 
 // literalRuns returns the texts between the wildcards of a DICOM pattern: a value matching the
