@@ -87,12 +87,35 @@ type MetadataList struct{ pks []int64 }
 // Len is the number of instances listed.
 func (l MetadataList) Len() int { return len(l.pks) }
 
-// metadataListSQL lists the instances of a scope in RetrieveInstances' order.
-const metadataListSQL = `SELECT i.pk, i.sop_instance_uid, i.sha256
-FROM instances i JOIN series se ON se.pk = i.series_pk
-WHERE i.study_pk = $1 AND ($2 = 0 OR i.series_pk = $2) AND ($3 = 0 OR i.pk = $3)
-ORDER BY se.series_number IS NULL, se.series_number, se.series_uid,
-         i.instance_number IS NULL, i.instance_number, i.sop_instance_uid`
+// The metadata list statements, one per kind of scope, list the instances in RetrieveInstances'
+// order (NULLS LAST is its "IS NULL" key). The one statement for every scope that RetrieveInstances
+// uses ("$2 = 0 OR series_pk = $2") cannot use an index once PostgreSQL plans it generically, and
+// its join and six sort keys were most of a large series' metadata request on PostgreSQL. A
+// series is read in the order of its index (instances_series), without a join; a study ranks its
+// few series first and sorts instances by that rank.
+const (
+	metadataListStudySQL = `SELECT i.pk, i.sop_instance_uid, i.sha256
+FROM instances i
+JOIN (SELECT pk, row_number() OVER (ORDER BY series_number NULLS LAST, series_uid) AS n
+      FROM series WHERE study_pk = $1) se ON se.pk = i.series_pk
+WHERE i.study_pk = $1
+ORDER BY se.n, i.instance_number NULLS LAST, i.sop_instance_uid`
+	metadataListSeriesSQL = `SELECT i.pk, i.sop_instance_uid, i.sha256 FROM instances i
+WHERE i.series_pk = $1 ORDER BY i.instance_number NULLS LAST, i.sop_instance_uid`
+	metadataListInstanceSQL = `SELECT i.pk, i.sop_instance_uid, i.sha256 FROM instances i WHERE i.pk = $1`
+)
+
+// metadataListQuery returns the list statement for the scope of p and its one argument.
+func metadataListQuery(p sqlcdb.RetrieveInstancesParams) (query string, arg int64) {
+	switch {
+	case p.InstancePk != 0:
+		return metadataListInstanceSQL, p.InstancePk
+	case p.SeriesPk != 0:
+		return metadataListSeriesSQL, p.SeriesPk
+	default:
+		return metadataListStudySQL, p.StudyPk
+	}
+}
 
 // ListMetadata lists the instances of a scope in retrieve order (series by number, then instances
 // by number) for EachMetadata, and calls seen with each one's SOP Instance UID and content hash
@@ -104,7 +127,8 @@ func (s *Store) ListMetadata(ctx context.Context, sc Scope, seen func(sopUID, sh
 		return MetadataList{}, err
 	}
 	var l MetadataList
-	err = s.query(ctx, metadataListSQL, []any{p.StudyPk, p.SeriesPk, p.InstancePk}, func(rows *sql.Rows) error {
+	query, arg := metadataListQuery(p)
+	err = s.query(ctx, query, []any{arg}, func(rows *sql.Rows) error {
 		var pk int64
 		var sop, sha sql.RawBytes
 		if err := rows.Scan(&pk, &sop, &sha); err != nil {
