@@ -99,14 +99,24 @@ func (s *Store) metadataSeries(ctx context.Context, sc Scope, studyPK, seriesPK 
 }
 
 // metadataBatchBytes is about how much metadata one batch reads: a large study's metadata is never
-// all in memory, and a series of typical instances (about a kilobyte each) takes two queries, not
-// eight: on PostgreSQL each query was a round trip and a plan of its own.
+// all in memory, and on PostgreSQL a series of typical instances (about a kilobyte each) takes two
+// queries, not eight: each was a round trip and a plan of its own.
 const metadataBatchBytes = 1 << 20
 
 // metadataBatchSizes are the numbers of keys of the two batch statements. A response's first batch,
 // whose metadata size is not known yet, reads at most the smaller number; later ones as many as
-// metadataBatchBytes holds at the sizes seen so far, up to the larger.
+// metadataBatchBytes holds at the sizes seen so far, up to metadataBatchLimit.
 var metadataBatchSizes = [2]int{128, 1024}
+
+// metadataBatchLimit is the most keys one batch reads. Only PostgreSQL, where a query is a round
+// trip, reads large batches: on SQLite they were slower (a 3,000-instance study's metadata read in
+// 18-20 ms instead of 13).
+func (s *Store) metadataBatchLimit() int {
+	if s.engine == Postgres {
+		return metadataBatchSizes[1]
+	}
+	return metadataBatchSizes[0]
+}
 
 // metadataBatchSQL reads the metadata of up to n instances by key. Its text never changes (a short
 // batch repeats its last key), so it is prepared once, at Open (Store.metadataBatches): parsing it
@@ -127,7 +137,7 @@ func metadataBatchSQL(n int) string {
 
 // EachMetadata calls fn with the stored PS3.18 Annex F metadata of each instance of l, in order;
 // an instance deleted since l was read is left out. It reads the metadata in batches of about
-// metadataBatchBytes and calls fn only between queries: a large study's metadata is never all in
+// metadataBatchBytes (at most metadataBatchLimit instances) and calls fn only between queries: a large study's metadata is never all in
 // memory, and a slow client (fn writes to it) never holds one of the few database connections
 // while it reads. The metadata is scanned as a string: both drivers hand text over as one, so it
 // is not copied again.
@@ -150,7 +160,7 @@ func (s *Store) EachMetadata(ctx context.Context, l MetadataList, fn func(series
 		}
 		read += n
 		pks = pks[n:]
-		size = min(metadataBatchSizes[1], max(1, metadataBatchBytes/max(1, bytes/read)))
+		size = min(s.metadataBatchLimit(), max(1, metadataBatchBytes/max(1, bytes/read)))
 	}
 	return nil
 }

@@ -21,7 +21,7 @@ func TestEachMetadataHoldsNoConnectionWhileWriting(t *testing.T) {
 }
 
 func testEachMetadata(t *testing.T, s *queries.Store) {
-	const n = 300 // more than two batches
+	const n = 1300 // more than two batches on PostgreSQL too (128, then up to 1,024), the last one short
 	for i := range n {
 		in := instance("1.9", "1.9.1", fmt.Sprintf("1.9.1.%d", i+1), "CT")
 		num := int64(n - i) // stored in reverse order: the callback must still see instance order
