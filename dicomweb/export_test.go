@@ -20,3 +20,6 @@ func SearchOf(level qido.Level, rawQuery string, scope ...string) (queries.Searc
 	}
 	return (&Service{}).storeSearch(q, scope), nil
 }
+
+// IndexRelativeBulkDataURI is indexRelativeBulkDataURI, for its test against strings.Index.
+var IndexRelativeBulkDataURI = indexRelativeBulkDataURI

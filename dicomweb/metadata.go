@@ -88,7 +88,7 @@ func (s *Service) retrieveMetadata(c *gin.Context) error {
 // instanceURL, as absoluteBulkDataURIs does, without a copy of the metadata.
 func writeMetadata(w *bufio.Writer, md, instanceURL string) error {
 	for {
-		i := strings.Index(md, relativeBulkDataURI)
+		i := indexRelativeBulkDataURI(md)
 		if i < 0 {
 			_, err := w.WriteString(md)
 			return err

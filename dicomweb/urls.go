@@ -48,6 +48,25 @@ func pathUIDs(c *gin.Context, names ...string) ([]string, error) {
 // the instance, so that the host and --public-url can change after the store.
 const relativeBulkDataURI = `"BulkDataURI":"bulkdata/`
 
+// indexRelativeBulkDataURI is strings.Index(md, relativeBulkDataURI), found from the pattern's 'B',
+// which Annex F JSON holds few of, and then checked for its quote. strings.Index starts from the
+// pattern's first byte, a quote, of which JSON is full, and gives up on that for a brute-force
+// scan: a tenth of the CPU time of a large metadata response, twenty times this.
+func indexRelativeBulkDataURI(md string) int {
+	tail := relativeBulkDataURI[1:]
+	for off := 0; ; {
+		i := strings.Index(md[off:], tail)
+		if i < 0 {
+			return -1
+		}
+		i += off
+		if i > 0 && md[i-1] == '"' {
+			return i - 1
+		}
+		off = i + 1
+	}
+}
+
 // absoluteBulkDataURIs makes the stored metadata's BulkDataURIs absolute under instanceURL.
 func absoluteBulkDataURIs(metadata []byte, instanceURL string) []byte {
 	return bytes.ReplaceAll(metadata, []byte(relativeBulkDataURI), []byte(`"BulkDataURI":"`+instanceURL+`/bulkdata/`))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/medimg/medimg/queries/internal/sqlcdb"
 )
@@ -79,116 +78,6 @@ func (s *Store) RetrieveInstances(ctx context.Context, sc Scope) ([]StoredInstan
 		}
 	}
 	return out, nil
-}
-
-// MetadataList is the instances of a metadata response, in order: their keys only, 8 bytes each.
-type MetadataList struct{ pks []int64 }
-
-// Len is the number of instances listed.
-func (l MetadataList) Len() int { return len(l.pks) }
-
-// metadataListSQL lists the instances of a scope in RetrieveInstances' order.
-const metadataListSQL = `SELECT i.pk, i.sop_instance_uid, i.sha256
-FROM instances i JOIN series se ON se.pk = i.series_pk
-WHERE i.study_pk = $1 AND ($2 = 0 OR i.series_pk = $2) AND ($3 = 0 OR i.pk = $3)
-ORDER BY se.series_number IS NULL, se.series_number, se.series_uid,
-         i.instance_number IS NULL, i.instance_number, i.sop_instance_uid`
-
-// ListMetadata lists the instances of a scope in retrieve order (series by number, then instances
-// by number) for EachMetadata, and calls seen with each one's SOP Instance UID and content hash
-// (valid only during the call), from which a response's ETag is made before any metadata is read;
-// ErrNotFound when the scope does not exist.
-func (s *Store) ListMetadata(ctx context.Context, sc Scope, seen func(sopUID, sha256 []byte)) (MetadataList, error) {
-	p, err := s.resolve(ctx, sc)
-	if err != nil {
-		return MetadataList{}, err
-	}
-	var l MetadataList
-	err = s.query(ctx, metadataListSQL, []any{p.StudyPk, p.SeriesPk, p.InstancePk}, func(rows *sql.Rows) error {
-		var pk int64
-		var sop, sha sql.RawBytes
-		if err := rows.Scan(&pk, &sop, &sha); err != nil {
-			return err
-		}
-		l.pks = append(l.pks, pk)
-		seen(sop, sha)
-		return nil
-	})
-	if err != nil {
-		return MetadataList{}, fmt.Errorf("queries: metadata of %s: %w", sc, err)
-	}
-	return l, nil
-}
-
-// metadataBatch is how many instances' metadata are read per query: few enough that a batch of
-// large metadata stays a few megabytes, enough that the statement's preparation is paid rarely.
-const metadataBatch = 128
-
-// metadataBatchSQL reads the metadata of up to metadataBatch instances by key. Its text never
-// changes (a short batch repeats its last key), so it is prepared once, at Open (Store.metadataBatch):
-// parsing it per batch was a third of a large series' metadata request on SQLite.
-var metadataBatchSQL = func() string {
-	var b strings.Builder
-	b.WriteString(`SELECT i.pk, se.series_uid, i.sop_instance_uid, i.metadata
-FROM instances i JOIN series se ON se.pk = i.series_pk WHERE i.pk IN (`)
-	for i := range metadataBatch {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "$%d", i+1)
-	}
-	b.WriteString(")")
-	return b.String()
-}()
-
-// EachMetadata calls fn with the stored PS3.18 Annex F metadata of each instance of l, in order;
-// an instance deleted since l was read is left out. It reads metadataBatch instances per query
-// and calls fn only between queries: a large study's metadata is never all in memory, and a slow
-// client (fn writes to it) never holds one of the few database connections while it reads.
-// The metadata is scanned as a string: both drivers hand text over as one, so it is not copied again.
-func (s *Store) EachMetadata(ctx context.Context, l MetadataList, fn func(seriesUID, sopUID, metadata string) error) error {
-	args := make([]any, metadataBatch)
-	batch := make([]metadataRow, metadataBatch)
-	at := make(map[int64]int, metadataBatch) // a key's place in the batch
-	for pks := l.pks; len(pks) > 0; {
-		n := min(metadataBatch, len(pks))
-		clear(at)
-		for i := range args {
-			args[i] = pks[min(i, n-1)]
-		}
-		for i, pk := range pks[:n] {
-			at[pk] = i
-			batch[i] = metadataRow{}
-		}
-		rows, err := s.metadataBatch.QueryContext(ctx, args...)
-		err = scanRows(rows, err, func(rows *sql.Rows) error {
-			var pk int64
-			var r metadataRow
-			if err := rows.Scan(&pk, &r.series, &r.sop, &r.metadata); err != nil {
-				return err
-			}
-			r.found = true
-			batch[at[pk]] = r
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("queries: metadata: %w", err)
-		}
-		for _, r := range batch[:n] {
-			if r.found {
-				if err := fn(r.series, r.sop, r.metadata); err != nil {
-					return err
-				}
-			}
-		}
-		pks = pks[n:]
-	}
-	return nil
-}
-
-type metadataRow struct {
-	series, sop, metadata string
-	found                 bool
 }
 
 // FrameSource is what a frame or bulk data request reads: the file and its byte-range indexes.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/medimg/medimg/queries"
 	"github.com/medimg/medimg/queries/querytest"
 )
@@ -21,7 +23,7 @@ func TestEachMetadataHoldsNoConnectionWhileWriting(t *testing.T) {
 }
 
 func testEachMetadata(t *testing.T, s *queries.Store) {
-	const n = 300 // more than two batches
+	const n = 1300 // more than two batches on PostgreSQL too (128, then up to 1,024), the last one short
 	for i := range n {
 		in := instance("1.9", "1.9.1", fmt.Sprintf("1.9.1.%d", i+1), "CT")
 		num := int64(n - i) // stored in reverse order: the callback must still see instance order
@@ -58,5 +60,66 @@ func testEachMetadata(t *testing.T, s *queries.Store) {
 		if want := fmt.Sprintf(`{"00200013":{"vr":"IS","Value":[%d]}}`, i+1); md != want {
 			t.Fatalf("instance %d: %s, want %s (instance order)", i, md, want)
 		}
+	}
+}
+
+// TestMetadataInRetrieveOrder lists and reads the metadata of a study, and of each of its series,
+// whose series and instances are numbered out of storage order, some not at all: both give the
+// instances, with their series, in RetrieveInstances' order (series by number, unnumbered last,
+// then instances likewise).
+func TestMetadataInRetrieveOrder(t *testing.T) {
+	for _, engine := range querytest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			s := querytest.Open(t, engine)
+			num := func(n int64) *int64 {
+				if n == 0 {
+					return nil
+				}
+				return &n
+			}
+			for _, in := range []struct {
+				series, sop    string
+				seriesNumber   int64 // 0: none
+				instanceNumber int64
+			}{
+				{"1.8.1", "1.8.1.1", 2, 2}, {"1.8.2", "1.8.2.1", 0, 1}, {"1.8.1", "1.8.1.2", 2, 0},
+				{"1.8.3", "1.8.3.1", 1, 0}, {"1.8.1", "1.8.1.3", 2, 1}, {"1.8.3", "1.8.3.2", 1, 5},
+			} {
+				i := instance("1.8", in.series, in.sop, "CT")
+				i.Series.SeriesNumber, i.Instance.InstanceNumber = num(in.seriesNumber), num(in.instanceNumber)
+				mustAdd(t, s, i)
+			}
+			for _, sc := range []queries.Scope{
+				{StudyUID: "1.8"}, {StudyUID: "1.8", SeriesUID: "1.8.1"}, {StudyUID: "1.8", SeriesUID: "1.8.3"},
+				{StudyUID: "1.8", SeriesUID: "1.8.1", SOPInstanceUID: "1.8.1.2"},
+			} {
+				stored, err := s.RetrieveInstances(context.Background(), sc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var want, wantSOPs, listed, read []string
+				for _, in := range stored {
+					want = append(want, in.SeriesInstanceUID+" "+in.SOPInstanceUID)
+					wantSOPs = append(wantSOPs, in.SOPInstanceUID)
+				}
+				list, err := s.ListMetadata(context.Background(), sc, func(sop, sha []byte) { listed = append(listed, string(sop)) })
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = s.EachMetadata(context.Background(), list, func(series, sop, md string) error {
+					read = append(read, series+" "+sop)
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(wantSOPs, listed); diff != "" {
+					t.Errorf("%s: instances not listed in retrieve order (-want +got):\n%s", sc, diff)
+				}
+				if diff := cmp.Diff(want, read); diff != "" {
+					t.Errorf("%s: metadata not read in retrieve order (-want +got):\n%s", sc, diff)
+				}
+			}
+		})
 	}
 }

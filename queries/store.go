@@ -49,8 +49,8 @@ type Store struct {
 	read  *sql.DB
 	// adds commits the AddInstance calls of concurrent requests together.
 	adds addQueue
-	// metadataBatch is metadataBatchSQL prepared on the read pool.
-	metadataBatch *sql.Stmt
+	// metadataBatches are metadataBatchSQL of each of metadataBatchSizes, prepared on the read pool.
+	metadataBatches [2]*sql.Stmt
 	// checkpoints copies SQLite's WAL into the database off the commit path (nil on PostgreSQL).
 	checkpoints *checkpointer
 }
@@ -110,8 +110,10 @@ func Open(ctx context.Context, dsn string, migrations Migrations, opts ...Option
 	if s.writeQ, err = sqlcdb.Prepare(ctx, s.write); err == nil {
 		s.readQ, err = sqlcdb.Prepare(ctx, s.read)
 	}
-	if err == nil {
-		s.metadataBatch, err = s.read.PrepareContext(ctx, metadataBatchSQL)
+	for i, n := range metadataBatchSizes {
+		if err == nil {
+			s.metadataBatches[i], err = s.read.PrepareContext(ctx, metadataBatchSQL(n))
+		}
 	}
 	if err != nil {
 		s.Close()
@@ -139,8 +141,10 @@ func (s *Store) Close() error {
 			err = errors.Join(err, q.Close())
 		}
 	}
-	if s.metadataBatch != nil {
-		err = errors.Join(err, s.metadataBatch.Close())
+	for _, stmt := range s.metadataBatches {
+		if stmt != nil {
+			err = errors.Join(err, stmt.Close())
+		}
 	}
 	err = errors.Join(err, s.write.Close())
 	if s.checkpoints != nil {
