@@ -3,6 +3,7 @@ package queries
 import (
 	"context"
 	"database/sql"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -26,6 +27,8 @@ type checkpointer struct {
 	stop  chan struct{}
 	done  chan struct{}
 	runs  atomic.Int64 // checkpoints run, for tests
+
+	closeOnce sync.Once
 }
 
 func newCheckpointer(db *sql.DB) *checkpointer {
@@ -62,9 +65,9 @@ func (c *checkpointer) loop() {
 	}
 }
 
-// close stops the loop and closes its connection.
+// close stops the loop and closes its connection; a second call does nothing, as Store.Close.
 func (c *checkpointer) close() error {
-	close(c.stop)
+	c.closeOnce.Do(func() { close(c.stop) })
 	<-c.done
 	return c.db.Close()
 }
