@@ -17,8 +17,10 @@ import (
 // rename within one filesystem, and its leading dot keeps it apart from keys built from UIDs.
 const uploadsDir = ".uploads"
 
-// FS is the Store on a local filesystem: the object for key is the file root/key, written as a temp
-// file in root/.uploads and renamed into place on Commit.
+// FS is the Store on a local filesystem: the object for key is the file root/key. An upload is kept
+// in memory up to 64 KiB, then in a temp file in root/.uploads; Commit syncs it and then names it:
+// the temp file is renamed into place, a small object is written as an unnamed file (O_TMPFILE)
+// and linked into place.
 type FS struct {
 	root    string // absolute, so a later chdir cannot move the store
 	uploads string
