@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,8 +36,9 @@ func canLinkTmpfile(dir string) bool {
 		return false
 	}
 	defer f.Close()
-	probe := filepath.Join(dir, "probe-tmpfile")
-	os.Remove(probe) // left by a crash right here
+	// A name of its own, so that two servers starting on one root do not share it; one left by a
+	// crash is swept with the other leftovers of uploads.
+	probe := filepath.Join(dir, "probe-"+strconv.FormatUint(rand.Uint64(), 36))
 	if linkTmpfile(f, probe) != nil {
 		return false
 	}
