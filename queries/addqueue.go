@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -14,6 +15,9 @@ import (
 // batch is a subtransaction (a savepoint), and past 64 of them a transaction's subtransaction
 // cache overflows, which slows every other session's snapshots.
 const maxAddBatch = 32
+
+// testHookAdd, set only by tests, runs before each instance of a batch is recorded.
+var testHookAdd func(NewInstance)
 
 // addQueue gathers the AddInstance calls of concurrent requests into one transaction (group
 // commit): on SQLite a commit writes every page it changed to the WAL, and most of the pages of
@@ -101,6 +105,24 @@ func (s *Store) commitAdds(batch []*PendingInstance) {
 	// The transaction is everyone's: one caller's cancelled request must not roll back the others.
 	ctx := context.WithoutCancel(batch[0].ctx)
 	now := time.Now().UnixMilli()
+	var tx *sql.Tx
+	committed := false
+	// A panic here would leave the queue led by nobody and every later store waiting for ever: it
+	// rolls back and fails this batch instead, with the panic and its stack as the error (the
+	// caller logs it), and the queue goes on.
+	defer func() {
+		r := recover()
+		switch {
+		case r == nil:
+		case committed: // its rows are recorded: failing them now would be a lie
+			panic(r)
+		default:
+			if tx != nil {
+				_ = tx.Rollback() // the batch's error says what happened
+			}
+			failAll(batch, fmt.Errorf("queries: recording the batch panicked: %v\n%s", r, debug.Stack()))
+		}
+	}()
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		failAll(batch, fmt.Errorf("queries: begin: %w", err))
@@ -128,6 +150,9 @@ func (s *Store) commitAdds(batch []*PendingInstance) {
 			abort(tx, batch, err)
 			return
 		}
+		if testHookAdd != nil {
+			testHookAdd(p.in)
+		}
 		p.replaced, p.err = s.addInstance(ctx, q, rows, p.in, p.replace, now)
 		if p.err == nil {
 			added = append(added, p)
@@ -148,7 +173,9 @@ func (s *Store) commitAdds(batch []*PendingInstance) {
 		_ = ignoreDone(tx.Rollback()) // nothing of it is kept; each instance already has its error
 		return
 	}
-	if err := tx.Commit(); err != nil {
+	err = tx.Commit()
+	committed = true
+	if err != nil {
 		failAll(added, fmt.Errorf("queries: commit: %w", err))
 	}
 	if s.checkpoints != nil {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/medimg/medimg/queries"
 	"github.com/medimg/medimg/queries/querytest"
@@ -120,6 +122,55 @@ func TestQueueHandsTheLeadOn(t *testing.T) {
 			}
 			if total != clients*perClient {
 				t.Errorf("%d instances recorded, want %d", total, clients*perClient)
+			}
+		})
+	}
+}
+
+// TestPanicInABatchFailsItAndTheQueueGoesOn makes recording one instance panic while others are
+// queued with it: every instance of that batch fails with the panic (none is half-recorded), no
+// caller waits for ever, and the next stores are recorded.
+func TestPanicInABatchFailsItAndTheQueueGoesOn(t *testing.T) {
+	for _, engine := range querytest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			s := querytest.Open(t, engine)
+			ctx := context.Background()
+			queries.SetAddHook(t, func(in queries.NewInstance) {
+				if in.Instance.SOPInstanceUID == "4.1.1.2" {
+					panic("injected")
+				}
+			})
+			pending := []*queries.PendingInstance{
+				s.QueueInstance(ctx, instance("4.1", "4.1.1", "4.1.1.1", "CT"), false),
+				s.QueueInstance(ctx, instance("4.1", "4.1.1", "4.1.1.2", "CT"), false),
+				s.QueueInstance(ctx, instance("4.1", "4.1.1", "4.1.1.3", "CT"), false),
+			}
+			done := make(chan error, len(pending))
+			for _, p := range pending {
+				go func() {
+					_, err := p.Wait()
+					done <- err
+				}()
+			}
+			for range pending {
+				select {
+				case err := <-done:
+					if err == nil || !strings.Contains(err.Error(), "panicked: injected") {
+						t.Errorf("Wait = %v; want the panic", err)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("a caller still waits 10 s after the panic: the queue is stuck")
+				}
+			}
+			for _, sop := range []string{"4.1.1.1", "4.1.1.2", "4.1.1.3"} {
+				if exists, err := s.InstanceExists(ctx, sop); err != nil || exists {
+					t.Errorf("instance %s of the failed batch: exists %v, %v; want not recorded", sop, exists, err)
+				}
+			}
+			queries.SetAddHook(t, nil)
+			mustAdd(t, s, instance("4.1", "4.1.1", "4.1.1.4", "CT"))
+			if n := mustStudy(t, s, "4.1").NumInstances; n != 1 {
+				t.Errorf("after the panic, the study counts %d instances; want 1", n)
 			}
 		})
 	}

@@ -15,3 +15,9 @@ func Checkpoints(s *Store) int64 {
 	}
 	return s.checkpoints.runs.Load()
 }
+
+// SetAddHook makes fn run before each queued instance is recorded, until the test ends.
+func SetAddHook(t interface{ Cleanup(func()) }, fn func(NewInstance)) {
+	testHookAdd = fn
+	t.Cleanup(func() { testHookAdd = nil })
+}
