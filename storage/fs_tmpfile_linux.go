@@ -1,7 +1,7 @@
 package storage
 
 import (
-	"math/rand/v2"
+	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,7 +38,7 @@ func canLinkTmpfile(dir string) bool {
 	defer f.Close()
 	// A name of its own, so that two servers starting on one root do not share it; one left by a
 	// crash is swept with the other leftovers of uploads.
-	probe := filepath.Join(dir, "probe-"+strconv.FormatUint(rand.Uint64(), 36))
+	probe := filepath.Join(dir, "probe-"+rand.Text())
 	if linkTmpfile(f, probe) != nil {
 		return false
 	}

@@ -2,14 +2,13 @@ package storage
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"syscall"
 	"time"
 )
@@ -149,7 +148,7 @@ func (f *FS) link(tmp *os.File, dst string) error {
 	if !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	name := filepath.Join(f.uploads, "replace-"+strconv.FormatUint(rand.Uint64(), 36))
+	name := filepath.Join(f.uploads, "replace-"+rand.Text())
 	if err := linkTmpfile(tmp, name); err != nil {
 		return err
 	}
