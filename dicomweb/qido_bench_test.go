@@ -167,12 +167,15 @@ func (a syntheticArchive) queries() []benchQuery {
 		{"series_deep_offset", qido.Series, nil, fmt.Sprintf("limit=10&offset=%d", deepSeries), true, false},
 		{"series_by_Modality", qido.Series, nil, "Modality=MR&limit=100", true, false},
 		{"series_by_StudyDate", qido.Series, nil, "StudyDate=" + date + "&limit=100", true, false},
+		// Half way into the series of one modality in eight.
+		{"series_by_Modality_deep_offset", qido.Series, nil, fmt.Sprintf("Modality=MR&limit=10&offset=%d", deepSeries/8), true, false},
 		{"instances_of_a_series", qido.Instance, []string{midStudy, midStudy + ".2"}, "", true, false},
 		{"instances_by_SOPInstanceUID", qido.Instance, nil, "SOPInstanceUID=" + midStudy + ".3.4", true, false},
 		{"instances_no_filter_limit_100", qido.Instance, nil, "limit=100", true, false},
 		{"instances_deep_offset", qido.Instance, nil, fmt.Sprintf("limit=10&offset=%d", deepInstance), true, false},
 		{"instances_by_Modality", qido.Instance, nil, "Modality=MR&limit=100", true, false},
 		{"instances_by_StudyDate", qido.Instance, nil, "StudyDate=" + date + "&limit=100", true, false},
+		{"instances_by_Modality_deep_offset", qido.Instance, nil, fmt.Sprintf("Modality=MR&limit=10&offset=%d", deepInstance*5/8), true, false},
 		// The worst case of walking the stored order: a modality no series has (204, no results).
 		{"instances_by_Modality_absent", qido.Instance, nil, "Modality=XA&limit=100", true, true},
 	}
