@@ -130,12 +130,18 @@ func (s *Store) commitAdds(batch []*PendingInstance) {
 	}
 	q := s.writeQ.WithTx(tx)
 	rows := &batchRows{studies: make(map[string]batchStudy), series: make(map[string]batchSeries)}
-	// Each instance of a batch of several runs under a savepoint, released when it succeeds: SQLite
-	// keeps the pages changed under open savepoints in a sub-journal, which spills to a temp file
-	// once a batch has changed 64 KiB of them.
+	var counts batchCounts
+	// Each instance of a batch of several runs under a savepoint. On SQLite it is released when
+	// the instance succeeds: SQLite keeps the pages changed under open savepoints in a sub-journal,
+	// which spills to a temp file once a batch has changed 64 KiB of them. On PostgreSQL it is left
+	// open, nested under the next instance's (ROLLBACK TO goes back to the latest of the name):
+	// releasing would cost a round trip per instance and frees nothing that matters.
 	savepoint := func(string) error { return nil }
 	if len(batch) > 1 {
 		savepoint = func(stmt string) error {
+			if stmt == "RELEASE SAVEPOINT" && s.engine == Postgres {
+				return nil
+			}
 			_, err := tx.ExecContext(ctx, stmt+" add_instance")
 			return err
 		}
@@ -146,6 +152,13 @@ func (s *Store) commitAdds(batch []*PendingInstance) {
 			p.err = fmt.Errorf("queries: instance %s: %w", p.in.Instance.SOPInstanceUID, err)
 			continue
 		}
+		// A replacement recounts from the rows: the counts so far must be in them.
+		if p.replace {
+			if err := counts.flush(ctx, q); err != nil {
+				abort(tx, batch, err)
+				return
+			}
+		}
 		if err := savepoint("SAVEPOINT"); err != nil {
 			abort(tx, batch, err)
 			return
@@ -153,7 +166,7 @@ func (s *Store) commitAdds(batch []*PendingInstance) {
 		if testHookAdd != nil {
 			testHookAdd(p.in)
 		}
-		p.replaced, p.err = s.addInstance(ctx, q, rows, p.in, p.replace, now)
+		p.replaced, p.err = s.addInstance(ctx, q, rows, &counts, p.in, p.replace, now)
 		if p.err == nil {
 			added = append(added, p)
 			if err := savepoint("RELEASE SAVEPOINT"); err != nil {
@@ -173,6 +186,11 @@ func (s *Store) commitAdds(batch []*PendingInstance) {
 		_ = ignoreDone(tx.Rollback()) // nothing of it is kept; each instance already has its error
 		return
 	}
+	if err := counts.flush(ctx, q); err != nil {
+		_ = ignoreDone(tx.Rollback()) // the error that matters is err
+		failAll(added, err)
+		return
+	}
 	err = tx.Commit()
 	committed = true
 	if err != nil {
@@ -183,11 +201,11 @@ func (s *Store) commitAdds(batch []*PendingInstance) {
 	}
 }
 
-// abort rolls back a batch whose savepoints failed, failing every instance of it: which of its
-// rows would have been kept is not known.
+// abort rolls back a batch whose savepoints or counts failed, failing every instance of it:
+// which of its rows would have been kept is not known.
 func abort(tx *sql.Tx, batch []*PendingInstance, err error) {
 	_ = ignoreDone(tx.Rollback()) // the error that matters is err
-	failAll(batch, fmt.Errorf("queries: savepoint: %w", err))
+	failAll(batch, fmt.Errorf("queries: recording the batch: %w", err))
 }
 
 // sortByStudy orders a batch by Study Instance UID: taking study rows in one order keeps two

@@ -175,3 +175,45 @@ func TestPanicInABatchFailsItAndTheQueueGoesOn(t *testing.T) {
 		})
 	}
 }
+
+// TestQueuedReplacementCountsExactly queues, in one transaction with --on-duplicate=overwrite, new
+// instances around the replacement of a stored one that moves it to another series: the counts the
+// batch adds up and the recount the replacement makes must agree, on both series and the study.
+func TestQueuedReplacementCountsExactly(t *testing.T) {
+	for _, engine := range querytest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			s := querytest.Open(t, engine)
+			ctx := context.Background()
+			mustAdd(t, s, instance("5.1", "5.1.1", "5.1.1.1", "CT"))
+			ins := []queries.NewInstance{
+				instance("5.1", "5.1.1", "5.1.1.2", "CT"), // new, in the first series
+				instance("5.1", "5.1.2", "5.1.1.1", "MR"), // the stored one, moved to a new series
+				instance("5.1", "5.1.2", "5.1.2.2", "MR"), // new, in the new series
+				instance("5.1", "5.1.1", "5.1.1.3", "CT"), // new, in the first series
+			}
+			var pending []*queries.PendingInstance
+			for _, in := range ins {
+				pending = append(pending, s.QueueInstance(ctx, in, true))
+			}
+			var wg sync.WaitGroup
+			for i := len(pending) - 1; i >= 0; i-- { // the leader is not the first to wait
+				wg.Go(func() {
+					if _, err := pending[i].Wait(); err != nil {
+						t.Errorf("add %s: %v", ins[i].Instance.SOPInstanceUID, err)
+					}
+				})
+			}
+			wg.Wait()
+			st := mustStudy(t, s, "5.1")
+			if st.NumSeries != 2 || st.NumInstances != 4 || fmt.Sprint(st.ModalitiesInStudy) != "[CT MR]" {
+				t.Errorf("study: %d series, %d instances, %v; want 2, 4, [CT MR]", st.NumSeries, st.NumInstances, st.ModalitiesInStudy)
+			}
+			for uid, want := range map[string]int{"5.1.1": 2, "5.1.2": 2} {
+				se, err := s.GetSeries(ctx, uid)
+				if err != nil || se.NumInstances != want {
+					t.Errorf("series %s: %d instances, %v; want %d", uid, se.NumInstances, err, want)
+				}
+			}
+		})
+	}
+}

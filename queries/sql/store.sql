@@ -166,12 +166,13 @@ SELECT count(*) FROM studies;
 UPDATE studies SET updated_at = updated_at WHERE study_uid = $1 RETURNING pk;
 
 -- name: BumpSeriesCount :exec
--- The common path of AddInstance counts by increment: exact under the study row lock, and
--- constant time however large the series has grown.
-UPDATE series SET num_instances = num_instances + 1 WHERE pk = $1;
+-- The common path of AddInstance counts by increment, once per series at the end of a batch:
+-- exact under the study row lock, and constant time however large the series has grown.
+UPDATE series SET num_instances = num_instances + sqlc.arg(added) WHERE pk = sqlc.arg(pk);
 
 -- name: BumpStudyCounts :exec
-UPDATE studies SET num_instances = num_instances + 1, num_series = num_series + $2 WHERE pk = $1;
+UPDATE studies SET num_instances = num_instances + sqlc.arg(added_instances), num_series = num_series + sqlc.arg(added_series)
+WHERE pk = sqlc.arg(pk);
 
 -- name: SetStudyModalities :exec
 UPDATE studies SET modalities_in_study = $2 WHERE pk = $1;

@@ -22,27 +22,34 @@ func (q *Queries) BlobKeyExists(ctx context.Context, blobKey string) (int64, err
 }
 
 const bumpSeriesCount = `-- name: BumpSeriesCount :exec
-UPDATE series SET num_instances = num_instances + 1 WHERE pk = $1
+UPDATE series SET num_instances = num_instances + $1 WHERE pk = $2
 `
 
-// The common path of AddInstance counts by increment: exact under the study row lock, and
-// constant time however large the series has grown.
-func (q *Queries) BumpSeriesCount(ctx context.Context, pk int64) error {
-	_, err := q.exec(ctx, q.bumpSeriesCountStmt, bumpSeriesCount, pk)
+type BumpSeriesCountParams struct {
+	Added int32
+	Pk    int64
+}
+
+// The common path of AddInstance counts by increment, once per series at the end of a batch:
+// exact under the study row lock, and constant time however large the series has grown.
+func (q *Queries) BumpSeriesCount(ctx context.Context, arg BumpSeriesCountParams) error {
+	_, err := q.exec(ctx, q.bumpSeriesCountStmt, bumpSeriesCount, arg.Added, arg.Pk)
 	return err
 }
 
 const bumpStudyCounts = `-- name: BumpStudyCounts :exec
-UPDATE studies SET num_instances = num_instances + 1, num_series = num_series + $2 WHERE pk = $1
+UPDATE studies SET num_instances = num_instances + $1, num_series = num_series + $2
+WHERE pk = $3
 `
 
 type BumpStudyCountsParams struct {
-	Pk        int64
-	NumSeries int32
+	AddedInstances int32
+	AddedSeries    int32
+	Pk             int64
 }
 
 func (q *Queries) BumpStudyCounts(ctx context.Context, arg BumpStudyCountsParams) error {
-	_, err := q.exec(ctx, q.bumpStudyCountsStmt, bumpStudyCounts, arg.Pk, arg.NumSeries)
+	_, err := q.exec(ctx, q.bumpStudyCountsStmt, bumpStudyCounts, arg.AddedInstances, arg.AddedSeries, arg.Pk)
 	return err
 }
 
