@@ -63,8 +63,16 @@ func signInUI(t *testing.T, b *browser, srv *instance, hash, username, password 
 func waitFor(t *testing.T, b *browser, what, cond string) {
 	t.Helper()
 	b.run(t, what, chromedp.Steps(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(10*time.Second))(ctx, tg)
-		return err
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			_, err := chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(time.Until(deadline)))(ctx, tg)
+			// A poll that starts while a navigation replaces the page's JavaScript context can be
+			// given the old context's id (seen about once in 20 runs after openStudy): poll again.
+			if err == nil || !strings.Contains(err.Error(), "Cannot find context with specified id") || time.Now().After(deadline) {
+				return err
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	})))
 }
 
