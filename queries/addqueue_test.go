@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/medimg/medimg/migrations"
 	"github.com/medimg/medimg/queries"
 	"github.com/medimg/medimg/queries/querytest"
 )
@@ -216,4 +217,52 @@ func TestQueuedReplacementCountsExactly(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTwoServersCreateOneStudy has two Stores on one database (two replicas) store the first
+// instances of a new study and series at the same time, rounds after round: whichever creates the
+// rows, the other finds them (on PostgreSQL its insert waits for the first to commit and then
+// conflicts), every instance is recorded, the later ones' attributes fill the study's empty ones,
+// and the counts are exact.
+func TestTwoServersCreateOneStudy(t *testing.T) {
+	querytest.ForEachEngine(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		var stores [2]*queries.Store
+		for i := range stores {
+			s, err := queries.Open(ctx, dsn, migrations.For)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			stores[i] = s
+		}
+		const rounds, perStore = 5, 4
+		for r := range rounds {
+			study := fmt.Sprintf("6.%d", r+1)
+			var wg sync.WaitGroup
+			for i, s := range stores {
+				for k := range perStore {
+					wg.Go(func() {
+						in := instance(study, study+".1", fmt.Sprintf("%s.1.%d.%d", study, i, k), "CT")
+						if i == 1 {
+							in.Study.AccessionNumber = "A" + study // only one server's instances have it
+						}
+						if _, err := s.AddInstance(ctx, in, false); err != nil {
+							t.Errorf("round %d, server %d: %v", r, i, err)
+						}
+					})
+				}
+			}
+			wg.Wait()
+			st := mustStudy(t, stores[0], study)
+			if st.NumSeries != 1 || st.NumInstances != 2*perStore || st.AccessionNumber != "A"+study {
+				t.Errorf("study %s: %d series, %d instances, accession %q; want 1, %d, %q",
+					study, st.NumSeries, st.NumInstances, st.AccessionNumber, 2*perStore, "A"+study)
+			}
+			se, err := stores[1].GetSeries(ctx, study+".1")
+			if err != nil || se.NumInstances != 2*perStore {
+				t.Errorf("series %s.1: %d instances, %v; want %d", study, se.NumInstances, err, 2*perStore)
+			}
+		}
+	})
 }

@@ -99,10 +99,7 @@ func (b *batchRows) studyPK(ctx context.Context, q *sqlcdb.Queries, a StudyAttri
 	if st, ok := b.studies[a.StudyInstanceUID]; ok && st.attrs == a {
 		return st.pk, nil
 	}
-	pk, err := q.UpsertStudy(ctx, upsertStudyParams(a, now))
-	if errors.Is(err, sql.ErrNoRows) { // stored, and these attributes change nothing
-		pk, err = q.TouchStudy(ctx, sqlcdb.TouchStudyParams{StudyUid: a.StudyInstanceUID, UpdatedAt: now})
-	}
+	pk, err := touchOrUpsertStudy(ctx, q, a, now)
 	if err != nil {
 		return 0, fmt.Errorf("queries: study %s: %w", a.StudyInstanceUID, err)
 	}
@@ -110,20 +107,59 @@ func (b *batchRows) studyPK(ctx context.Context, q *sqlcdb.Queries, a StudyAttri
 	return pk, nil
 }
 
+// touchOrUpsertStudy locks the study row of a, creating it or filling its empty attributes from a
+// when needed: a stored study that a leaves as it is (most instances) costs one statement.
+func touchOrUpsertStudy(ctx context.Context, q *sqlcdb.Queries, a StudyAttributes, now int64) (int64, error) {
+	touch := sqlcdb.TouchStudyParams{StudyUid: a.StudyInstanceUID, UpdatedAt: now}
+	row, err := q.TouchStudy(ctx, touch)
+	switch {
+	case err == nil && !fillsEmpty(row, a):
+		return row.Pk, nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return 0, err
+	}
+	pk, err := q.UpsertStudy(ctx, upsertStudyParams(a, now))
+	if errors.Is(err, sql.ErrNoRows) { // stored since the touch (another server), as full as a
+		row, err = q.TouchStudy(ctx, touch)
+		pk = row.Pk
+	}
+	return pk, err
+}
+
+// fillsEmpty reports whether a has a value for an attribute the stored study has empty: the
+// WHERE of UpsertStudy.
+func fillsEmpty(st sqlcdb.TouchStudyRow, a StudyAttributes) bool {
+	for _, f := range [...][2]string{
+		{st.PatientName, a.PatientName}, {st.PatientID, a.PatientID}, {st.PatientBirthDate, a.PatientBirthDate},
+		{st.PatientSex, a.PatientSex}, {st.StudyDate, a.StudyDate}, {st.StudyTime, a.StudyTime},
+		{st.AccessionNumber, a.AccessionNumber}, {st.ReferringPhysicianName, a.ReferringPhysicianName},
+		{st.StudyID, a.StudyID}, {st.StudyDescription, a.StudyDescription},
+	} {
+		if f[0] == "" && f[1] != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // seriesPK returns the series row for the instance, creating it when new.
 func (b *batchRows) seriesPK(ctx context.Context, q *sqlcdb.Queries, studyPK int64, in NewInstance, now int64) (pk int64, created bool, err error) {
 	uid := in.Series.SeriesInstanceUID
 	ref, ok := b.series[uid]
 	if !ok {
-		pk, err = q.InsertSeries(ctx, insertSeriesParams(in.Series, studyPK, now))
-		if err == nil {
-			b.series[uid] = batchSeries{pk: pk, studyPK: studyPK, studyUID: in.Study.StudyInstanceUID}
-			return pk, true, nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return 0, false, fmt.Errorf("queries: series %s: %w", uid, err)
-		}
+		// Looked up first: most instances go to a stored series (one statement, where inserting
+		// first would cost two).
 		row, err := q.GetSeriesRef(ctx, uid)
+		if errors.Is(err, sql.ErrNoRows) {
+			pk, err = q.InsertSeries(ctx, insertSeriesParams(in.Series, studyPK, now))
+			if err == nil {
+				b.series[uid] = batchSeries{pk: pk, studyPK: studyPK, studyUID: in.Study.StudyInstanceUID}
+				return pk, true, nil
+			}
+			if errors.Is(err, sql.ErrNoRows) { // stored since the lookup (another server)
+				row, err = q.GetSeriesRef(ctx, uid)
+			}
+		}
 		if err != nil {
 			return 0, false, fmt.Errorf("queries: series %s: %w", uid, err)
 		}

@@ -31,8 +31,8 @@ ON CONFLICT (study_uid) DO UPDATE SET
     updated_at = excluded.updated_at
 -- Only when an empty attribute gets a value: SQLite rewrites the entry of every index on a column
 -- the SET assigns, even to the value it had, which made the study row's fifteen indexes most of
--- the pages an instance wrote. Otherwise no row is returned and the caller runs TouchStudy, which
--- on PostgreSQL finds the row already locked by this statement.
+-- the pages an instance wrote. Otherwise no row is returned (a study stored since the caller's
+-- TouchStudy found none), and the caller runs TouchStudy, which finds the row locked by this one.
 WHERE (studies.patient_name = '' AND excluded.patient_name <> '')
    OR (studies.patient_id = '' AND excluded.patient_id <> '')
    OR (studies.patient_birth_date = '' AND excluded.patient_birth_date <> '')
@@ -46,8 +46,11 @@ WHERE (studies.patient_name = '' AND excluded.patient_name <> '')
 RETURNING pk;
 
 -- name: TouchStudy :one
--- An instance added to a study whose attributes it does not change (see UpsertStudy).
-UPDATE studies SET updated_at = $2 WHERE study_uid = $1 RETURNING pk;
+-- An instance added to a stored study: the row's lock (see UpsertStudy) in one round trip, and the
+-- attributes, for the caller to run UpsertStudy only when the instance fills an empty one.
+UPDATE studies SET updated_at = $2 WHERE study_uid = $1
+RETURNING pk, patient_name, patient_id, patient_birth_date, patient_sex, study_date, study_time,
+    accession_number, referring_physician_name, study_id, study_description;
 
 -- name: InsertSeries :one
 INSERT INTO series (

@@ -806,7 +806,9 @@ func (q *Queries) StudyBlobKeys(ctx context.Context, studyPk int64) ([]string, e
 }
 
 const touchStudy = `-- name: TouchStudy :one
-UPDATE studies SET updated_at = $2 WHERE study_uid = $1 RETURNING pk
+UPDATE studies SET updated_at = $2 WHERE study_uid = $1
+RETURNING pk, patient_name, patient_id, patient_birth_date, patient_sex, study_date, study_time,
+    accession_number, referring_physician_name, study_id, study_description
 `
 
 type TouchStudyParams struct {
@@ -814,12 +816,39 @@ type TouchStudyParams struct {
 	UpdatedAt int64
 }
 
-// An instance added to a study whose attributes it does not change (see UpsertStudy).
-func (q *Queries) TouchStudy(ctx context.Context, arg TouchStudyParams) (int64, error) {
+type TouchStudyRow struct {
+	Pk                     int64
+	PatientName            string
+	PatientID              string
+	PatientBirthDate       string
+	PatientSex             string
+	StudyDate              string
+	StudyTime              string
+	AccessionNumber        string
+	ReferringPhysicianName string
+	StudyID                string
+	StudyDescription       string
+}
+
+// An instance added to a stored study: the row's lock (see UpsertStudy) in one round trip, and the
+// attributes, for the caller to run UpsertStudy only when the instance fills an empty one.
+func (q *Queries) TouchStudy(ctx context.Context, arg TouchStudyParams) (TouchStudyRow, error) {
 	row := q.queryRow(ctx, q.touchStudyStmt, touchStudy, arg.StudyUid, arg.UpdatedAt)
-	var pk int64
-	err := row.Scan(&pk)
-	return pk, err
+	var i TouchStudyRow
+	err := row.Scan(
+		&i.Pk,
+		&i.PatientName,
+		&i.PatientID,
+		&i.PatientBirthDate,
+		&i.PatientSex,
+		&i.StudyDate,
+		&i.StudyTime,
+		&i.AccessionNumber,
+		&i.ReferringPhysicianName,
+		&i.StudyID,
+		&i.StudyDescription,
+	)
+	return i, err
 }
 
 const upsertStudy = `-- name: UpsertStudy :one
@@ -891,8 +920,8 @@ type UpsertStudyParams struct {
 // The *_ci and *_words search columns follow their attribute.
 // Only when an empty attribute gets a value: SQLite rewrites the entry of every index on a column
 // the SET assigns, even to the value it had, which made the study row's fifteen indexes most of
-// the pages an instance wrote. Otherwise no row is returned and the caller runs TouchStudy, which
-// on PostgreSQL finds the row already locked by this statement.
+// the pages an instance wrote. Otherwise no row is returned (a study stored since the caller's
+// TouchStudy found none), and the caller runs TouchStudy, which finds the row locked by this one.
 func (q *Queries) UpsertStudy(ctx context.Context, arg UpsertStudyParams) (int64, error) {
 	row := q.queryRow(ctx, q.upsertStudyStmt, upsertStudy,
 		arg.StudyUid,
