@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/medimg/medimg/dicomweb/ingest"
 	"github.com/medimg/medimg/queries"
@@ -51,9 +50,7 @@ func (s *Service) stageObject(ctx context.Context, r io.Reader, targetStudy stri
 		}
 	}()
 	hash := sha256.New()
-	head := heads.Get().(*headBuffer)
-	defer head.release()
-	n, err := copyPooled(io.MultiWriter(uploadWriter{up}, hash, head), r)
+	n, err := copyPooled(io.MultiWriter(uploadWriter{up}, hash), r)
 	if err != nil {
 		var we writeError
 		if errors.As(err, &we) {
@@ -64,7 +61,9 @@ func (s *Service) stageObject(ctx context.Context, r io.Reader, targetStudy stri
 		return nil, storeResult{}, err
 	}
 
-	inst, err := ingest.Read(head.readerAt(up), n, ingest.Options{InlineBinaryMax: s.cfg.InlineBinaryMax, TempDir: s.cfg.TempDir})
+	// An object of up to 64 KiB is read back from the upload's memory (storage keeps it there);
+	// the header of a larger one from its temp file.
+	inst, err := ingest.Read(up, n, ingest.Options{InlineBinaryMax: s.cfg.InlineBinaryMax, TempDir: s.cfg.TempDir})
 	if errors.Is(err, ingest.ErrTemporaryStorage) {
 		s.log.ErrorContext(ctx, "stow: inflating a deflated part", "err", err)
 		return nil, storageFailure(storeResult{}), nil
@@ -184,50 +183,4 @@ func (t *queueTurn) pass() {
 		close(t.mine)
 		t.passed = true
 	}
-}
-
-// headSize is how much of an object headBuffer keeps: all of a typical small instance, and the
-// header of a large one.
-const headSize = 64 << 10
-
-// heads are the headBuffers of the parts being parsed, reused.
-var heads = sync.Pool{New: func() any { return &headBuffer{b: make([]byte, 0, headSize)} }}
-
-// headBuffer keeps the first bytes of an object as they are written to its upload, so that the
-// parser, which reads an object's elements a few bytes at a time, reads them from memory rather
-// than with a system call each (37 of them for a 9 KB instance).
-type headBuffer struct{ b []byte }
-
-// Write keeps what fits and takes the rest without keeping it.
-func (h *headBuffer) Write(p []byte) (int, error) {
-	if room := cap(h.b) - len(h.b); room > 0 {
-		h.b = append(h.b, p[:min(len(p), room)]...)
-	}
-	return len(p), nil
-}
-
-// release empties h and returns it to the pool; nothing may read it afterwards.
-func (h *headBuffer) release() {
-	h.b = h.b[:0]
-	heads.Put(h)
-}
-
-// readerAt reads the object from h as far as h holds it, and from rest (the upload) beyond.
-func (h *headBuffer) readerAt(rest io.ReaderAt) io.ReaderAt { return headReaderAt{h.b, rest} }
-
-type headReaderAt struct {
-	head []byte
-	rest io.ReaderAt
-}
-
-func (r headReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	if off < 0 || off >= int64(len(r.head)) {
-		return r.rest.ReadAt(p, off)
-	}
-	n := copy(p, r.head[off:])
-	if n == len(p) {
-		return n, nil
-	}
-	m, err := r.rest.ReadAt(p[n:], off+int64(n))
-	return n + m, err
 }

@@ -62,11 +62,17 @@ func (u *fsUpload) commit(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storage: commit %s: %w", key, err)
 	}
-	if data, ok := u.inMemory(); ok {
+	if data, ok := u.inMemory(); ok && u.fs.tmpfile {
 		if err := u.fs.placeBytes(data, u.fs.path(key)); err != nil {
 			return fmt.Errorf("storage: commit %s: %w", key, err)
 		}
 		return nil
+	}
+	// Without O_TMPFILE a small object goes the way of a large one, through a temp file.
+	if u.file == nil {
+		if err := u.spill(); err != nil {
+			return fmt.Errorf("storage: commit %s: %w", key, err)
+		}
 	}
 	// Data before name: without this sync a crash could leave key naming a file whose blocks were
 	// never written.
@@ -85,13 +91,10 @@ func (u *fsUpload) commit(ctx context.Context, key string) error {
 	return nil
 }
 
-// placeBytes writes data, a whole small object, as dst: an unnamed file (O_TMPFILE) written,
-// synced and then linked as dst, so no temp file is named, renamed or removed. Where the
-// filesystem has no O_TMPFILE it is a named temp file renamed into place, as for large objects.
+// placeBytes writes data, a whole small object, as dst: an unnamed file (O_TMPFILE, which
+// f.tmpfile says this filesystem has) written, synced and then linked as dst, so no temp file is
+// named, renamed or removed.
 func (f *FS) placeBytes(data []byte, dst string) error {
-	if !f.tmpfile {
-		return f.placeNamed(data, dst)
-	}
 	file, err := openTmpfile(f.uploads)
 	if err != nil {
 		return err
@@ -112,28 +115,6 @@ func (f *FS) placeBytes(data []byte, dst string) error {
 		return err
 	}
 	return f.syncParent(dst)
-}
-
-// placeNamed is placeBytes through a named temp file.
-func (f *FS) placeNamed(data []byte, dst string) error {
-	file, err := f.newTempFile()
-	if err != nil {
-		return err
-	}
-	_, err = file.Write(data)
-	if err == nil {
-		err = file.Sync()
-	}
-	if cerr := file.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = f.place(file.Name(), dst)
-	}
-	if err != nil {
-		os.Remove(file.Name())
-	}
-	return err
 }
 
 // link names the unnamed file tmp dst, creating dst's missing directories (made durable), or

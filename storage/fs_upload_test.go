@@ -8,28 +8,34 @@ import (
 	"testing"
 )
 
-// TestFSPlaceSmallObjects checks both ways a small object reaches its key (an unnamed O_TMPFILE
-// file linked into place, and a named temp file renamed where there is no O_TMPFILE), each to a
+// TestFSPlaceSmallObjects commits small uploads both ways they can reach their key (an unnamed
+// O_TMPFILE file linked into place, and where there is no O_TMPFILE a temp file renamed), each to a
 // new key and over an existing one: the content, the mode, and nothing left in .uploads.
 func TestFSPlaceSmallObjects(t *testing.T) {
-	for name, place := range map[string]func(f *FS, data []byte, dst string) error{
-		"tmpfile": (*FS).placeBytes,
-		"named":   (*FS).placeNamed,
-	} {
+	for name, tmpfile := range map[string]bool{"tmpfile": true, "named": false} {
 		t.Run(name, func(t *testing.T) {
 			f, err := NewFS(t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if name == "tmpfile" && !f.tmpfile {
+			if tmpfile && !f.tmpfile {
 				if runtime.GOOS == "linux" {
 					t.Fatal("no O_TMPFILE on this Linux filesystem: small objects take the slower named path")
 				}
 				t.Skip("O_TMPFILE is Linux's")
 			}
-			dst := f.path("studies/1.2/series/3.4/5.6.dcm")
+			f.tmpfile = tmpfile
+			const key = "studies/1.2/series/3.4/5.6.dcm"
+			dst := f.path(key)
 			for _, content := range []string{"first", "second, longer"} {
-				if err := place(f, []byte(content), dst); err != nil {
+				up, err := f.NewUpload(t.Context())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := up.Write([]byte(content)); err != nil {
+					t.Fatal(err)
+				}
+				if err := up.Commit(t.Context(), key); err != nil {
 					t.Fatal(err)
 				}
 				got, err := os.ReadFile(dst)
