@@ -1,6 +1,9 @@
 package queries
 
-import "context"
+import (
+	"context"
+	"database/sql"
+)
 
 // EachBlobPaged is EachBlob with a page size of the test's choosing, so that a few rows cross
 // several pages.
@@ -21,3 +24,6 @@ func SetAddHook(t interface{ Cleanup(func()) }, fn func(NewInstance)) {
 	testHookAdd = fn
 	t.Cleanup(func() { testHookAdd = nil })
 }
+
+// ReadPool is the pool s reads through (the shared pool on PostgreSQL).
+func ReadPool(s *Store) *sql.DB { return s.read }

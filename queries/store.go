@@ -31,6 +31,10 @@ const (
 	Postgres = "postgres"
 )
 
+// sqliteReaders is the size of SQLite's read pool: readers run in parallel with the writer in WAL
+// mode, and 8 covers a viewer's parallel requests on a few cores.
+const sqliteReaders = 8
+
 // Migrations returns the golang-migrate files for an engine (migrations.For in production). It is a
 // parameter so that this package imports no other project package.
 type Migrations func(engine string) (fs.FS, error)
@@ -94,7 +98,11 @@ func Open(ctx context.Context, dsn string, migrations Migrations, opts ...Option
 			s.checkpoints.close()
 			return nil, fmt.Errorf("queries: open sqlite: %w", err)
 		}
-		s.read.SetMaxOpenConns(8)
+		s.read.SetMaxOpenConns(sqliteReaders)
+		// As many idle as open: database/sql keeps only 2 idle by default, so a burst of
+		// concurrent reads (a STOW's duplicate checks, a viewer's parallel frames) closed the
+		// rest and paid for a new connection and its prepared statements on the next burst.
+		s.read.SetMaxIdleConns(sqliteReaders)
 	case Postgres:
 		if s.write, err = openDB("pgx", driverDSN, o.observe); err != nil {
 			return nil, fmt.Errorf("queries: open postgres: %w", err)

@@ -162,7 +162,7 @@ type poolCollector struct {
 	stats  poolStats
 	shared bool
 
-	open, inUse, idle, max, waits, waitSeconds *prometheus.Desc
+	open, inUse, idle, max, waits, waitSeconds, idleClosed *prometheus.Desc
 }
 
 func newPoolCollector(stats poolStats, shared bool) *poolCollector {
@@ -176,12 +176,13 @@ func newPoolCollector(stats poolStats, shared bool) *poolCollector {
 		max:         d("connections_max", "Maximum open database connections, by pool."),
 		waits:       d("wait_total", "Waits for a free database connection, by pool."),
 		waitSeconds: d("wait_seconds_total", "Time spent waiting for a free database connection, by pool."),
+		idleClosed:  d("connections_closed_idle_total", "Connections closed on release because the pool keeps fewer idle: each is reopened, statements and all, by a later request."),
 	}
 }
 
 // Describe sends every descriptor.
 func (p *poolCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{p.open, p.inUse, p.idle, p.max, p.waits, p.waitSeconds} {
+	for _, d := range []*prometheus.Desc{p.open, p.inUse, p.idle, p.max, p.waits, p.waitSeconds, p.idleClosed} {
 		ch <- d
 	}
 }
@@ -203,5 +204,6 @@ func (p *poolCollector) Collect(ch chan<- prometheus.Metric) {
 		g(p.max, float64(s.MaxOpenConnections))
 		ch <- prometheus.MustNewConstMetric(p.waits, prometheus.CounterValue, float64(s.WaitCount), name)
 		ch <- prometheus.MustNewConstMetric(p.waitSeconds, prometheus.CounterValue, s.WaitDuration.Seconds(), name)
+		ch <- prometheus.MustNewConstMetric(p.idleClosed, prometheus.CounterValue, float64(s.MaxIdleClosed), name)
 	}
 }

@@ -119,7 +119,7 @@ func TestMetricsAfterRequests(t *testing.T) {
 			pools = []string{"shared"}
 		}
 		for _, pool := range pools {
-			for _, name := range []string{"connections_open", "connections_in_use", "connections_idle", "wait_total", "wait_seconds_total"} {
+			for _, name := range []string{"connections_open", "connections_in_use", "connections_idle", "wait_total", "wait_seconds_total", "connections_closed_idle_total"} {
 				if _, ok := m.samples[`medimg_db_`+name+`{pool="`+pool+`"}`]; !ok {
 					t.Errorf("no medimg_db_%s for pool %s", name, pool)
 				}
