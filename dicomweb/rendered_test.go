@@ -208,8 +208,8 @@ func abs(n int) int {
 }
 
 // TestRenderedMatchesDCMTK renders both frames of the real enhanced CT through HTTP, with a window
-// asked and with its stored one, and compares them with what dcmtk's dcmj2pnm makes of the same
-// file and window: the PNG (our pixels before any lossy encoding) within one grey level of
+// asked and with its stored one, and the real MR with its window removed (the frame's min/max),
+// and compares them with what dcmtk's dcmj2pnm makes of the same file and window: the PNG (our pixels before any lossy encoding) within one grey level of
 // dcmj2pnm's, and the JPEG within the error of JPEG at quality 90 of the PNG.
 func TestRenderedMatchesDCMTK(t *testing.T) {
 	dcmj2pnm, err := exec.LookPath("dcmj2pnm")
@@ -220,29 +220,48 @@ func TestRenderedMatchesDCMTK(t *testing.T) {
 		t.Skip("dcmj2pnm not installed (Debian's dcmtk)")
 	}
 	s := newServer(t, "sqlite", dicomweb.Config{})
-	data := testfiles.Read(t, "5.dcm")
-	inst := s.stored(t, data)
-	file := filepath.Join(t.TempDir(), "ct.dcm")
-	if err := os.WriteFile(file, data, 0o600); err != nil {
+	ct := filepath.Join(t.TempDir(), "ct.dcm")
+	if err := os.WriteFile(ct, testfiles.Read(t, "5.dcm"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The MR without its window, for the min/max of the frame that a file without one gets.
+	mr := filepath.Join(t.TempDir(), "mr.dcm")
+	if err := os.WriteFile(mr, testfiles.Read(t, "3.dcm"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := exec.Command("dcmodify", "-nb", "-e", "(0028,1050)", "-e", "(0028,1051)", mr).CombinedOutput(); err != nil {
+		t.Fatalf("dcmodify: %v\n%s", err, b)
+	}
+	stored := map[string]string{}
+	for _, file := range []string{ct, mr} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored[file] = s.stored(t, data)
+	}
 	for _, tc := range []struct {
-		name, query string
-		window      []string // dcmj2pnm's window options
+		name, file, query string
+		frames            []string
+		window            []string // dcmj2pnm's window options
 	}{
-		{"soft_tissue_window", "?window=40,400", []string{"+Ww", "40", "400"}},
-		{"lung_window", "?window=-600,1500", []string{"+Ww", "-600", "1500"}},
-		{"bone_window", "?window=300,1500", []string{"+Ww", "300", "1500"}},
+		{"soft_tissue_window", ct, "?window=40,400", []string{"1", "2"}, []string{"+Ww", "40", "400"}},
+		{"lung_window", ct, "?window=-600,1500", []string{"1", "2"}, []string{"+Ww", "-600", "1500"}},
+		{"bone_window", ct, "?window=300,1500", []string{"1", "2"}, []string{"+Ww", "300", "1500"}},
+		// The window the CT stores in its Frame VOI LUT functional group (centre 49, width 102):
+		// dcmj2pnm does not read it there (+Wi 1 finds no window), so it is given by value.
+		{"stored_window", ct, "", []string{"1", "2"}, []string{"+Ww", "49", "102"}},
+		{"min_max", mr, "", []string{"1"}, []string{"+Wm"}},
 	} {
-		for _, frame := range []string{"1", "2"} {
+		for _, frame := range tc.frames {
 			t.Run(tc.name+"_frame_"+frame, func(t *testing.T) {
 				out := filepath.Join(t.TempDir(), "ref.pgm")
 				args := append([]string{"+F", frame}, tc.window...)
-				if b, err := exec.Command(dcmj2pnm, append(args, file, out)...).CombinedOutput(); err != nil {
+				if b, err := exec.Command(dcmj2pnm, append(args, tc.file, out)...).CombinedOutput(); err != nil {
 					t.Fatalf("dcmj2pnm: %v\n%s", err, b)
 				}
 				ref := readPGM(t, out)
-				path := inst + "/frames/" + frame + "/rendered" + tc.query
+				path := stored[tc.file] + "/frames/" + frame + "/rendered" + tc.query
 				lossless := s.get(t, path, "Accept", "image/png")
 				lossy := s.get(t, path, "Accept", "image/jpeg")
 				if lossless.status != 200 || lossy.status != 200 {
