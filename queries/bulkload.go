@@ -53,10 +53,12 @@ func bulkInsert(ctx context.Context, ins rowInserter, q *sqlcdb.Queries, batch [
 	if err != nil {
 		return err
 	}
+	modality := map[string]string{} // of each series, as stored
 	for _, in := range batch {
 		if se := in.Series.SeriesInstanceUID; !seen[se] {
 			seen[se] = true
 			p := insertSeriesParams(in.Series, studyPKs[in.Study.StudyInstanceUID], now)
+			modality[se] = p.Modality
 			seriesRows = append(seriesRows, []any{p.StudyPk, p.SeriesUid, p.Modality, p.SeriesNumber, p.SeriesDescription,
 				p.SeriesDate, p.SeriesTime, p.PpsStartDate, p.PpsStartTime, p.ScheduledProcedureStepID,
 				p.RequestedProcedureID, now, now, p.SeriesDescriptionCi})
@@ -69,14 +71,15 @@ func bulkInsert(ctx context.Context, ins rowInserter, q *sqlcdb.Queries, batch [
 		return err
 	}
 	for _, in := range batch {
-		p := insertInstanceParams(in.Instance, studyPKs[in.Study.StudyInstanceUID], seriesPKs[in.Series.SeriesInstanceUID], now)
+		se := in.Series.SeriesInstanceUID
+		p := insertInstanceParams(in.Instance, studyPKs[in.Study.StudyInstanceUID], batchSeries{pk: seriesPKs[se], modality: modality[se]}, now)
 		instanceRows = append(instanceRows, []any{p.StudyPk, p.SeriesPk, p.SopInstanceUid, p.SopClassUid, p.InstanceNumber,
 			p.TransferSyntaxUid, p.NumRows, p.NumColumns, p.BitsAllocated, p.NumberOfFrames, p.BlobKey, p.SizeBytes,
-			p.Sha256, p.Metadata, p.Frames, p.BulkData, p.CreatedAt})
+			p.Sha256, p.Metadata, p.Frames, p.BulkData, p.CreatedAt, p.Modality})
 	}
 	if _, err := ins.insert(ctx, "instances", "study_pk, series_pk, sop_instance_uid, sop_class_uid, instance_number, "+
 		"transfer_syntax_uid, num_rows, num_columns, bits_allocated, number_of_frames, blob_key, size_bytes, sha256, "+
-		"metadata, frames, bulk_data, created_at", "sop_instance_uid", instanceRows); err != nil {
+		"metadata, frames, bulk_data, created_at, modality", "sop_instance_uid", instanceRows); err != nil {
 		return err
 	}
 	for _, pk := range seriesPKs {

@@ -27,3 +27,17 @@ func SetAddHook(t interface{ Cleanup(func()) }, fn func(NewInstance)) {
 
 // ReadPool is the pool s reads through (the shared pool on PostgreSQL).
 func ReadPool(s *Store) *sql.DB { return s.read }
+
+// MigrateTo migrates the database of dsn, up or down, to version.
+func MigrateTo(dsn string, migrations Migrations, version uint) error {
+	engine, driverDSN, err := parseDSN(dsn)
+	if err != nil {
+		return err
+	}
+	m, err := newMigrate(engine, driverDSN, migrations)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	return m.Migrate(version)
+}

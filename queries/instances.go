@@ -39,6 +39,7 @@ type batchStudy struct {
 type batchSeries struct {
 	pk, studyPK int64
 	studyUID    string
+	modality    string // as stored: its instances' rows carry it
 }
 
 func (b *batchRows) forget() { clear(b.studies); clear(b.series) }
@@ -51,7 +52,7 @@ func (s *Store) addInstance(ctx context.Context, q *sqlcdb.Queries, rows *batchR
 	if err != nil {
 		return "", err
 	}
-	seriesPK, newSeries, err := rows.seriesPK(ctx, q, studyPK, in, now)
+	series, newSeries, err := rows.seriesRef(ctx, q, studyPK, in, now)
 	if err != nil {
 		return "", err
 	}
@@ -60,38 +61,38 @@ func (s *Store) addInstance(ctx context.Context, q *sqlcdb.Queries, rows *batchR
 		switch {
 		case err == nil:
 			rows.forget() // the replacement may prune a series and a study
-			return old.BlobKey, replaceInstance(ctx, q, old, in.Instance, studyPK, seriesPK, now)
+			return old.BlobKey, replaceInstance(ctx, q, old, in.Instance, studyPK, series, now)
 		case !errors.Is(err, sql.ErrNoRows):
 			return "", fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, err)
 		}
 	}
-	_, err = q.InsertInstance(ctx, insertInstanceParams(in.Instance, studyPK, seriesPK, now))
+	_, err = q.InsertInstance(ctx, insertInstanceParams(in.Instance, studyPK, series, now))
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, ErrDuplicate)
 	}
 	if err != nil {
 		return "", fmt.Errorf("queries: instance %s: %w", in.Instance.SOPInstanceUID, err)
 	}
-	counts.add(studyPK, seriesPK, newSeries)
+	counts.add(studyPK, series.pk, newSeries)
 	return "", nil
 }
 
 // replaceInstance swaps the row of a stored instance for the new one (--on-duplicate=overwrite),
 // possibly into another series or study, and recounts what it touched.
 func replaceInstance(ctx context.Context, q *sqlcdb.Queries, old sqlcdb.GetInstanceRefRow, in InstanceAttributes,
-	studyPK, seriesPK, now int64) error {
+	studyPK int64, series batchSeries, now int64) error {
 	if err := q.DeleteInstanceByPK(ctx, old.Pk); err != nil {
 		return fmt.Errorf("queries: replace instance %s: %w", in.SOPInstanceUID, err)
 	}
-	if _, err := q.InsertInstance(ctx, insertInstanceParams(in, studyPK, seriesPK, now)); err != nil {
+	if _, err := q.InsertInstance(ctx, insertInstanceParams(in, studyPK, series, now)); err != nil {
 		return fmt.Errorf("queries: replace instance %s: %w", in.SOPInstanceUID, err)
 	}
-	if old.SeriesPk != seriesPK {
+	if old.SeriesPk != series.pk {
 		if err := pruneAndRefresh(ctx, q, old.StudyPk, old.SeriesPk); err != nil {
 			return err
 		}
 	}
-	return refreshAggregates(ctx, q, studyPK, seriesPK)
+	return refreshAggregates(ctx, q, studyPK, series.pk)
 }
 
 // studyPK upserts the study row, unless this transaction already has with the same attributes.
@@ -142,8 +143,8 @@ func fillsEmpty(st sqlcdb.TouchStudyRow, a StudyAttributes) bool {
 	return false
 }
 
-// seriesPK returns the series row for the instance, creating it when new.
-func (b *batchRows) seriesPK(ctx context.Context, q *sqlcdb.Queries, studyPK int64, in NewInstance, now int64) (pk int64, created bool, err error) {
+// seriesRef returns the series row for the instance, creating it when new.
+func (b *batchRows) seriesRef(ctx context.Context, q *sqlcdb.Queries, studyPK int64, in NewInstance, now int64) (ref batchSeries, created bool, err error) {
 	uid := in.Series.SeriesInstanceUID
 	ref, ok := b.series[uid]
 	if !ok {
@@ -151,26 +152,28 @@ func (b *batchRows) seriesPK(ctx context.Context, q *sqlcdb.Queries, studyPK int
 		// first would cost two).
 		row, err := q.GetSeriesRef(ctx, uid)
 		if errors.Is(err, sql.ErrNoRows) {
-			pk, err = q.InsertSeries(ctx, insertSeriesParams(in.Series, studyPK, now))
+			p := insertSeriesParams(in.Series, studyPK, now)
+			pk, err := q.InsertSeries(ctx, p)
 			if err == nil {
-				b.series[uid] = batchSeries{pk: pk, studyPK: studyPK, studyUID: in.Study.StudyInstanceUID}
-				return pk, true, nil
+				ref = batchSeries{pk: pk, studyPK: studyPK, studyUID: in.Study.StudyInstanceUID, modality: p.Modality}
+				b.series[uid] = ref
+				return ref, true, nil
 			}
 			if errors.Is(err, sql.ErrNoRows) { // stored since the lookup (another server)
 				row, err = q.GetSeriesRef(ctx, uid)
 			}
 		}
 		if err != nil {
-			return 0, false, fmt.Errorf("queries: series %s: %w", uid, err)
+			return batchSeries{}, false, fmt.Errorf("queries: series %s: %w", uid, err)
 		}
-		ref = batchSeries{pk: row.Pk, studyPK: row.StudyPk, studyUID: row.StudyUid}
+		ref = batchSeries{pk: row.Pk, studyPK: row.StudyPk, studyUID: row.StudyUid, modality: row.Modality}
 		b.series[uid] = ref
 	}
 	if ref.studyPK != studyPK {
-		return 0, false, fmt.Errorf("queries: series %s is stored in study %s, not %s: %w",
+		return batchSeries{}, false, fmt.Errorf("queries: series %s is stored in study %s, not %s: %w",
 			uid, ref.studyUID, in.Study.StudyInstanceUID, ErrConflict)
 	}
-	return ref.pk, false, nil
+	return ref, false, nil
 }
 
 // batchCounts are the aggregates a batch's new instances add, applied once per series and study
@@ -335,10 +338,13 @@ func insertSeriesParams(a SeriesAttributes, studyPK, now int64) sqlcdb.InsertSer
 	}
 }
 
-func insertInstanceParams(a InstanceAttributes, studyPK, seriesPK, now int64) sqlcdb.InsertInstanceParams {
+// insertInstanceParams is the row of instance a of series, which gives it its Modality (the
+// series', as stored: migration 000006).
+func insertInstanceParams(a InstanceAttributes, studyPK int64, series batchSeries, now int64) sqlcdb.InsertInstanceParams {
 	return sqlcdb.InsertInstanceParams{
 		StudyPk:           studyPK,
-		SeriesPk:          seriesPK,
+		SeriesPk:          series.pk,
+		Modality:          series.modality,
 		SopInstanceUid:    a.SOPInstanceUID,
 		SopClassUid:       a.SOPClassUID,
 		InstanceNumber:    nullInt(a.InstanceNumber),

@@ -145,6 +145,9 @@ type sqlBuilder struct {
 	// textMatch holds the trigram index query (FTS5 MATCH) of each condition textPrefilter
 	// narrowed, on SQLite.
 	textMatch []string
+	// instanceModality matches Modality on the instance's copy of it (migration 000006), so that
+	// an instance search by Modality needs no series.
+	instanceModality bool
 }
 
 func (b *sqlBuilder) arg(v any) string {
@@ -168,6 +171,9 @@ func (b *sqlBuilder) condition(c Condition, fuzzy, caseSensitive bool) error {
 	f, ok := searchFields[c.Keyword]
 	if !ok {
 		return fmt.Errorf("queries: %s is not a matching key", c.Keyword)
+	}
+	if c.Keyword == "Modality" && b.instanceModality {
+		f.col = "i.modality"
 	}
 	if len(c.Values) == 0 && c.Kind != MatchRange {
 		return fmt.Errorf("queries: %s: no value", c.Keyword)
@@ -399,6 +405,28 @@ func (s *Search) needs(level Level) bool {
 	for _, c := range s.Conditions {
 		if searchFields[c.Keyword].level == level {
 			return true
+		}
+	}
+	return false
+}
+
+// needsSeriesRow reports whether an instance search has a series key other than Modality, which
+// instances carry themselves.
+func (s *Search) needsSeriesRow() bool {
+	for _, c := range s.Conditions {
+		if searchFields[c.Keyword].level == SeriesLevel && c.Keyword != "Modality" {
+			return true
+		}
+	}
+	return false
+}
+
+// oneModality reports whether the search's Modality condition asks for one value exactly: its
+// matches are a range of the index of (modality, pk), in the order stored.
+func (s *Search) oneModality() bool {
+	for _, c := range s.Conditions {
+		if c.Keyword == "Modality" {
+			return c.Kind == MatchExact || c.Kind == MatchList && len(c.Values) == 1
 		}
 	}
 	return false

@@ -153,15 +153,18 @@ func seriesSQL(q Search, studyPK int64, engine string) (string, []any, error) {
 // first wins when many rows match, the second when few do, and SQLite's planner, which does not
 // weigh the LIMIT, does not tell them apart: CROSS JOIN fixes SQLite's join order (on PostgreSQL
 // it is an inner join its planner orders by statistics). Study keys (patients, accessions, dates,
-// UIDs) narrow to few studies, and so do series keys, but for Modality alone: a handful of values,
-// most shared by a large part of an archive, but some by few series or none. Which it is, SQLite
-// learns by counting the matches up to modalityWalkFrom (a bounded walk of two covering indexes).
+// UIDs) narrow to few studies, and so do series keys, but for Modality: a handful of values, most
+// shared by a large part of an archive, but some by few series or none. Instances carry their
+// series' Modality, so one Modality is a range of the index of (modality, pk), in the order
+// stored, however deep the page. Several (a list, a wildcard) are not: which plan they take,
+// SQLite learns by counting the matches up to modalityWalkFrom (a bounded walk of two covering
+// indexes).
 const modalityWalkFrom = 2000
 
 // instanceStatement is instanceSQL with the plan for a Modality search chosen by counting.
 func (s *Store) instanceStatement(ctx context.Context, q Search, studyPK, seriesPK int64) (string, []any, error) {
-	walk := studyPK == 0 && q.onlyModality()
-	if walk && s.engine == SQLite {
+	walk := s.engine == SQLite && studyPK == 0 && q.onlyModality() && !q.oneModality()
+	if walk {
 		b := sqlBuilder{engine: s.engine}
 		q.Level = InstanceLevel
 		if err := q.conditions(&b, 0, 0); err != nil {
@@ -205,12 +208,12 @@ func (s *Search) seriesLookup(b *sqlBuilder) error {
 	return nil
 }
 
-// instanceSQL builds an instance search; walk: a Modality search walks the stored order.
+// instanceSQL builds an instance search; walk (SQLite only): a search by several Modality values
+// walks the stored order.
 func instanceSQL(q Search, studyPK, seriesPK int64, walk bool, engine string) (string, []any, error) {
 	q.Level = InstanceLevel
-	b := sqlBuilder{engine: engine}
-	walkSQLite := walk && engine == SQLite
-	if walkSQLite {
+	b := sqlBuilder{engine: engine, instanceModality: true}
+	if walk {
 		if err := q.seriesLookup(&b); err != nil {
 			return "", nil, err
 		}
@@ -231,15 +234,12 @@ func instanceSQL(q Search, studyPK, seriesPK int64, walk bool, engine string) (s
 	case q.needs(StudyLevel):
 		from = "studies st CROSS JOIN instances i"
 		b.add("i.study_pk = st.pk")
-		if q.needs(SeriesLevel) {
+		if q.needsSeriesRow() {
 			from += " CROSS JOIN series se"
 			b.add("se.pk = i.series_pk")
 		}
-	case walkSQLite: // the series keys are in the lookup seriesLookup added
-	case walk:
-		from = "instances i CROSS JOIN series se"
-		b.add("se.pk = i.series_pk")
-	case q.needs(SeriesLevel):
+	case walk: // the series keys are in the lookup seriesLookup added
+	case q.needsSeriesRow():
 		from = "series se CROSS JOIN instances i"
 		b.add("i.series_pk = se.pk")
 	}

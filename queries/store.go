@@ -204,18 +204,56 @@ func redact(dsn string) string {
 }
 
 func migrateUp(engine, driverDSN string, migrations Migrations) error {
+	m, err := newMigrate(engine, driverDSN, migrations)
+	if err != nil {
+		return err
+	}
+	defer m.Close() // closes its database too
+	_, _, verr := m.Version()
+	upgrade := verr == nil // a database with a schema already, rather than a new one
+	switch err := m.Up(); {
+	case errors.Is(err, migrate.ErrNoChange):
+		return nil
+	case err != nil:
+		return fmt.Errorf("queries: migrate %s: %w", engine, err)
+	}
+	if upgrade && engine == Postgres {
+		return vacuum(driverDSN)
+	}
+	return nil
+}
+
+// vacuum runs VACUUM (ANALYZE) on a PostgreSQL database after an upgrade: a migration that
+// rewrites a table (000006 rewrites the instances) leaves its visibility map empty, so that every
+// index-only scan reads the table too, and the planner's statistics stale (after a first version
+// of 000006 that updated every row, a page 100,000 instances deep took 67 ms rather than 5.7 until
+// a vacuum). VACUUM cannot run in the migration's transaction.
+func vacuum(driverDSN string) error {
+	db, err := sql.Open("pgx", driverDSN)
+	if err != nil {
+		return fmt.Errorf("queries: vacuum after migrating: %w", err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("VACUUM (ANALYZE)"); err != nil {
+		return fmt.Errorf("queries: vacuum after migrating: %w", err)
+	}
+	return nil
+}
+
+// newMigrate is golang-migrate on the database of driverDSN with the migrations of engine.
+func newMigrate(engine, driverDSN string, migrations Migrations) (*migrate.Migrate, error) {
 	files, err := migrations(engine)
 	if err != nil {
-		return fmt.Errorf("queries: migrations for %s: %w", engine, err)
+		return nil, fmt.Errorf("queries: migrations for %s: %w", engine, err)
 	}
 	src, err := iofs.New(files, ".")
 	if err != nil {
-		return fmt.Errorf("queries: migrations for %s: %w", engine, err)
+		return nil, fmt.Errorf("queries: migrations for %s: %w", engine, err)
 	}
 	driverName := map[string]string{SQLite: "sqlite", Postgres: "pgx"}[engine]
 	db, err := sql.Open(driverName, driverDSN)
 	if err != nil {
-		return fmt.Errorf("queries: open %s for migration: %w", engine, err)
+		return nil, fmt.Errorf("queries: open %s for migration: %w", engine, err)
 	}
 	var m *migrate.Migrate
 	switch engine {
@@ -223,26 +261,22 @@ func migrateUp(engine, driverDSN string, migrations Migrations) error {
 		drv, derr := migratesqlite.WithInstance(db, &migratesqlite.Config{})
 		if derr != nil {
 			db.Close()
-			return fmt.Errorf("queries: migrate %s: %w", engine, derr)
+			return nil, fmt.Errorf("queries: migrate %s: %w", engine, derr)
 		}
 		m, err = migrate.NewWithInstance("iofs", src, engine, drv)
 	case Postgres:
 		drv, derr := migratepgx.WithInstance(db, &migratepgx.Config{})
 		if derr != nil {
 			db.Close()
-			return fmt.Errorf("queries: migrate %s: %w", engine, derr)
+			return nil, fmt.Errorf("queries: migrate %s: %w", engine, derr)
 		}
 		m, err = migrate.NewWithInstance("iofs", src, engine, drv)
 	}
 	if err != nil {
 		db.Close()
-		return fmt.Errorf("queries: migrate %s: %w", engine, err)
+		return nil, fmt.Errorf("queries: migrate %s: %w", engine, err)
 	}
-	defer m.Close() // closes db too
-	if err := m.Up(); err != nil && !errors.Is(err, migrate.ErrNoChange) {
-		return fmt.Errorf("queries: migrate %s: %w", engine, err)
-	}
-	return nil
+	return m, nil
 }
 
 // inTx runs fn in a write transaction, committing when it returns nil.

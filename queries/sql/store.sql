@@ -62,7 +62,7 @@ ON CONFLICT (series_uid) DO NOTHING
 RETURNING pk;
 
 -- name: GetSeriesRef :one
-SELECT se.pk, se.study_pk, st.study_uid
+SELECT se.pk, se.study_pk, se.modality, st.study_uid
 FROM series se JOIN studies st ON st.pk = se.study_pk
 WHERE se.series_uid = $1;
 
@@ -72,8 +72,8 @@ WHERE se.series_uid = $1;
 INSERT INTO instances (
     study_pk, series_pk, sop_instance_uid, sop_class_uid, instance_number, transfer_syntax_uid,
     num_rows, num_columns, bits_allocated, number_of_frames, blob_key, size_bytes, sha256,
-    metadata, frames, bulk_data, created_at
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+    metadata, frames, bulk_data, created_at, modality
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 ON CONFLICT (sop_instance_uid) DO NOTHING
 RETURNING pk;
 

@@ -44,6 +44,7 @@ type Instance struct {
 	Frames            string
 	BulkData          string
 	CreatedAt         int64
+	Modality          string
 }
 
 type Series struct {

@@ -176,7 +176,7 @@ func (q *Queries) GetFrameSource(ctx context.Context, arg GetFrameSourceParams) 
 }
 
 const getInstance = `-- name: GetInstance :one
-SELECT i.pk, i.study_pk, i.series_pk, i.sop_instance_uid, i.sop_class_uid, i.instance_number, i.transfer_syntax_uid, i.num_rows, i.num_columns, i.bits_allocated, i.number_of_frames, i.blob_key, i.size_bytes, i.sha256, i.metadata, i.frames, i.bulk_data, i.created_at, se.series_uid, st.study_uid
+SELECT i.pk, i.study_pk, i.series_pk, i.sop_instance_uid, i.sop_class_uid, i.instance_number, i.transfer_syntax_uid, i.num_rows, i.num_columns, i.bits_allocated, i.number_of_frames, i.blob_key, i.size_bytes, i.sha256, i.metadata, i.frames, i.bulk_data, i.created_at, i.modality, se.series_uid, st.study_uid
 FROM instances i
 JOIN series se ON se.pk = i.series_pk
 JOIN studies st ON st.pk = i.study_pk
@@ -202,6 +202,7 @@ type GetInstanceRow struct {
 	Frames            string
 	BulkData          string
 	CreatedAt         int64
+	Modality          string
 	SeriesUid         string
 	StudyUid          string
 }
@@ -228,6 +229,7 @@ func (q *Queries) GetInstance(ctx context.Context, sopInstanceUid string) (GetIn
 		&i.Frames,
 		&i.BulkData,
 		&i.CreatedAt,
+		&i.Modality,
 		&i.SeriesUid,
 		&i.StudyUid,
 	)
@@ -381,7 +383,7 @@ func (q *Queries) GetSeriesInStudy(ctx context.Context, arg GetSeriesInStudyPara
 }
 
 const getSeriesRef = `-- name: GetSeriesRef :one
-SELECT se.pk, se.study_pk, st.study_uid
+SELECT se.pk, se.study_pk, se.modality, st.study_uid
 FROM series se JOIN studies st ON st.pk = se.study_pk
 WHERE se.series_uid = $1
 `
@@ -389,13 +391,19 @@ WHERE se.series_uid = $1
 type GetSeriesRefRow struct {
 	Pk       int64
 	StudyPk  int64
+	Modality string
 	StudyUid string
 }
 
 func (q *Queries) GetSeriesRef(ctx context.Context, seriesUid string) (GetSeriesRefRow, error) {
 	row := q.queryRow(ctx, q.getSeriesRefStmt, getSeriesRef, seriesUid)
 	var i GetSeriesRefRow
-	err := row.Scan(&i.Pk, &i.StudyPk, &i.StudyUid)
+	err := row.Scan(
+		&i.Pk,
+		&i.StudyPk,
+		&i.Modality,
+		&i.StudyUid,
+	)
 	return i, err
 }
 
@@ -451,8 +459,8 @@ const insertInstance = `-- name: InsertInstance :one
 INSERT INTO instances (
     study_pk, series_pk, sop_instance_uid, sop_class_uid, instance_number, transfer_syntax_uid,
     num_rows, num_columns, bits_allocated, number_of_frames, blob_key, size_bytes, sha256,
-    metadata, frames, bulk_data, created_at
-) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+    metadata, frames, bulk_data, created_at, modality
+) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 ON CONFLICT (sop_instance_uid) DO NOTHING
 RETURNING pk
 `
@@ -475,6 +483,7 @@ type InsertInstanceParams struct {
 	Frames            string
 	BulkData          string
 	CreatedAt         int64
+	Modality          string
 }
 
 // A duplicate SOP Instance UID inserts nothing and returns no row: the caller reports it without
@@ -498,6 +507,7 @@ func (q *Queries) InsertInstance(ctx context.Context, arg InsertInstanceParams) 
 		arg.Frames,
 		arg.BulkData,
 		arg.CreatedAt,
+		arg.Modality,
 	)
 	var pk int64
 	err := row.Scan(&pk)

@@ -1,0 +1,2 @@
+DROP INDEX instances_modality_order;
+ALTER TABLE instances DROP COLUMN modality;
