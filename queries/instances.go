@@ -153,7 +153,8 @@ func (b *batchRows) seriesRef(ctx context.Context, q *sqlcdb.Queries, studyPK in
 		row, err := q.GetSeriesRef(ctx, uid)
 		if errors.Is(err, sql.ErrNoRows) {
 			p := insertSeriesParams(in.Series, studyPK, now)
-			pk, err := q.InsertSeries(ctx, p)
+			var pk int64
+			pk, err = q.InsertSeries(ctx, p)
 			if err == nil {
 				ref = batchSeries{pk: pk, studyPK: studyPK, studyUID: in.Study.StudyInstanceUID, modality: p.Modality}
 				b.series[uid] = ref
