@@ -266,3 +266,147 @@ func TestTwoServersCreateOneStudy(t *testing.T) {
 		}
 	})
 }
+
+// TestFailedCountsFailTheirBatch makes the database refuse the count update of one series (a
+// trigger), in the two places a batch writes its counts: at its end, and before a replacement
+// recounts from the rows. Either way every instance of the batch fails with that error, none of
+// its rows stays, and the next store is recorded with exact counts.
+func TestFailedCountsFailTheirBatch(t *testing.T) {
+	for _, engine := range querytest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			s := querytest.Open(t, engine)
+			ctx := context.Background()
+			// Series whose UID ends in .9 cannot be counted.
+			trigger := []string{`CREATE TRIGGER refuse_count BEFORE UPDATE OF num_instances ON series
+				WHEN NEW.series_uid LIKE '%.9' BEGIN SELECT RAISE(ABORT, 'count refused'); END`}
+			if engine == queries.Postgres {
+				trigger = []string{`CREATE FUNCTION refuse_count() RETURNS trigger LANGUAGE plpgsql
+					AS $$ BEGIN RAISE EXCEPTION 'count refused'; END $$`,
+					`CREATE TRIGGER refuse_count BEFORE UPDATE OF num_instances ON series
+					FOR EACH ROW WHEN (NEW.series_uid LIKE '%.9') EXECUTE FUNCTION refuse_count()`}
+			}
+			for _, stmt := range trigger {
+				if err := queries.ExecWrite(s, stmt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mustAdd(t, s, instance("8.2", "8.2.1", "8.2.1.1", "CT"))
+			for _, tc := range []struct {
+				name    string
+				replace bool
+				batch   []queries.NewInstance
+			}{
+				{"at the end of the batch", false, []queries.NewInstance{
+					instance("8.1", "8.1.1", "8.1.1.1", "CT"),
+					instance("8.1", "8.1.9", "8.1.9.1", "MR"),
+				}},
+				{"before a replacement", true, []queries.NewInstance{
+					instance("8.2", "8.2.9", "8.2.9.1", "MR"),
+					instance("8.2", "8.2.1", "8.2.1.1", "CT"), // stored: replaced
+				}},
+			} {
+				var pending []*queries.PendingInstance
+				for _, in := range tc.batch {
+					pending = append(pending, s.QueueInstance(ctx, in, tc.replace))
+				}
+				for i, p := range pending {
+					if _, err := p.Wait(); err == nil || !strings.Contains(err.Error(), "count refused") {
+						t.Errorf("%s: add %s: err = %v; want the refused count", tc.name, tc.batch[i].Instance.SOPInstanceUID, err)
+					}
+				}
+			}
+			for _, sop := range []string{"8.1.1.1", "8.1.9.1", "8.2.9.1"} {
+				if exists, err := s.InstanceExists(ctx, sop); err != nil || exists {
+					t.Errorf("instance %s of a failed batch: exists %v, %v; want not recorded", sop, exists, err)
+				}
+			}
+			if _, err := s.GetStudy(ctx, "8.1"); !errors.Is(err, queries.ErrNotFound) {
+				t.Errorf("a failed batch left study 8.1 behind (err %v)", err)
+			}
+			mustAdd(t, s, instance("8.2", "8.2.1", "8.2.1.2", "CT"))
+			if st := mustStudy(t, s, "8.2"); st.NumSeries != 1 || st.NumInstances != 2 {
+				t.Errorf("study 8.2: %d series, %d instances; want 1, 2", st.NumSeries, st.NumInstances)
+			}
+		})
+	}
+}
+
+// TestSeriesStoredMeanwhileByAnotherServer has one server create a series, uncommitted, while a
+// second server stores an instance of the same series UID under another study: the second server's
+// lookup cannot see the series yet, its insert waits for the first server's commit and then finds
+// the UID taken, and it must look the series up again and refuse the instance as a conflict,
+// leaving nothing of its study. PostgreSQL only: SQLite has one writer, so the second server's
+// transaction cannot start while the first is open.
+func TestSeriesStoredMeanwhileByAnotherServer(t *testing.T) {
+	dsn := querytest.DSN(t, queries.Postgres)
+	ctx := context.Background()
+	var stores [2]*queries.Store
+	for i := range stores {
+		s, err := queries.Open(ctx, dsn, migrations.For)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stores[i] = s
+	}
+	// The first server's batch stops between its two instances, its series inserted.
+	reached, hold := make(chan struct{}), make(chan struct{})
+	queries.SetAddHook(t, func(in queries.NewInstance) {
+		if in.Instance.SOPInstanceUID == "9.1.1.2" {
+			close(reached)
+			<-hold
+		}
+	})
+	first := []*queries.PendingInstance{
+		stores[0].QueueInstance(ctx, instance("9.1", "9.1.1", "9.1.1.1", "CT"), false),
+		stores[0].QueueInstance(ctx, instance("9.1", "9.1.1", "9.1.1.2", "CT"), false),
+	}
+	firstErrs := make(chan error, len(first))
+	for _, p := range first {
+		go func() {
+			_, err := p.Wait()
+			firstErrs <- err
+		}()
+	}
+	select {
+	case <-reached:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first server's batch never reached its second instance")
+	}
+	second := make(chan error, 1)
+	go func() {
+		_, err := stores[1].AddInstance(ctx, instance("9.2", "9.1.1", "9.2.1.1", "CT"), false)
+		second <- err
+	}()
+	// Released only once the second server waits for the first's row lock: its insert of the
+	// series, which the first server holds uncommitted.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var waiting int
+		if err := queries.ReadPool(stores[0]).QueryRowContext(ctx,
+			"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'").Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			close(hold)
+			t.Fatal("the second server never waited for the first's series")
+		}
+	}
+	close(hold)
+	for range first {
+		if err := <-firstErrs; err != nil {
+			t.Errorf("first server: %v", err)
+		}
+	}
+	if err := <-second; !errors.Is(err, queries.ErrConflict) {
+		t.Errorf("second server: %v; want a conflict (series 9.1.1 is in study 9.1)", err)
+	}
+	if _, err := stores[1].GetStudy(ctx, "9.2"); !errors.Is(err, queries.ErrNotFound) {
+		t.Errorf("the refused instance left study 9.2 behind (err %v)", err)
+	}
+	if se, err := stores[1].GetSeries(ctx, "9.1.1"); err != nil || se.NumInstances != 2 {
+		t.Errorf("series 9.1.1: %d instances, %v; want 2", se.NumInstances, err)
+	}
+}

@@ -41,3 +41,9 @@ func MigrateTo(dsn string, migrations Migrations, version uint) error {
 	defer m.Close()
 	return m.Migrate(version)
 }
+
+// ExecWrite runs a statement on s's write connection: for tests that change the schema under it.
+func ExecWrite(s *Store, query string) error {
+	_, err := s.write.Exec(query)
+	return err
+}
